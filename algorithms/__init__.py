@@ -1,0 +1,69 @@
+"""On-policy policy-gradient algorithms behind one trainer.
+
+ARMS maps an arm name (the name the CLI uses) to its algorithm class and default
+config. `make_arm("ppo_clip:clip_eps=0.1")` resolves an arm with overrides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import BaseConfig, ConfigError, config_dict, config_hash, with_overrides
+from .ppo import PPO, PPOConfig
+from .trainer import Algorithm, Rollout, Trainer
+
+ARMS: dict[str, tuple[type[Algorithm], BaseConfig]] = {
+    "ppo_clip": (PPO, PPOConfig(objective="clip")),
+    "ppo_klpen": (PPO, PPOConfig(objective="kl_adaptive")),
+    "ppo_kl_fixed": (PPO, PPOConfig(objective="kl_fixed")),
+    "ppo_noclip": (PPO, PPOConfig(objective="none")),
+}
+
+
+@dataclass(frozen=True)
+class Arm:
+    """An arm: a named algorithm with its fully resolved config."""
+
+    name: str
+    algorithm: type[Algorithm]
+    config: BaseConfig
+    overrides: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The arm as one would type it: name[:key=value...]."""
+        return ":".join([self.name, *(f"{k}={v}" for k, v in self.overrides)])
+
+    @property
+    def config_hash(self) -> str:
+        return config_hash({"arm": self.name, "algorithm": self.algorithm.__name__,
+                            "config": config_dict(self.config)})
+
+
+def make_arm(spec: str) -> Arm:
+    """Resolve `name[:key=value[:key=value...]]`; raises ConfigError with the valid choices."""
+    name, *parts = spec.strip().split(":")
+    if name not in ARMS:
+        raise ConfigError(f"unknown arm {name!r}; valid arms: {', '.join(ARMS)}")
+    algorithm, default = ARMS[name]
+    overrides: dict[str, str] = {}
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"malformed override {part!r} in {spec!r}; expected key=value")
+        overrides[key.strip()] = value.strip()
+    config = with_overrides(default, overrides, owner=f"arm {name}")
+    shown = tuple((k, _show(getattr(config, k))) for k in overrides)
+    return Arm(name, algorithm, config, shown)
+
+
+def _show(value) -> str:
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+__all__ = ["ARMS", "Algorithm", "Arm", "ConfigError", "PPO", "PPOConfig", "Rollout", "Trainer",
+           "make_arm"]

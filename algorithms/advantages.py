@@ -1,0 +1,45 @@
+"""Generalized advantage estimation with termination and truncation kept apart."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, terminated: np.ndarray,
+        truncated: np.ndarray, gamma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """Advantages and value targets (advantages + values).
+
+    Shapes: every input is [T] or [T, N] (time first, N environments).
+    - rewards[t]: reward of the step from s_t.
+    - values[t]: V(s_t).
+    - next_values[t]: V(s_{t+1}) where s_{t+1} is the observation the step returned: for a
+      step that ended its episode, the final observation (not the next episode's first).
+    - terminated[t]: the episode ended in a terminal state; nothing is bootstrapped.
+    - truncated[t]: the episode was cut off (time limit); the step bootstraps from
+      next_values[t], but the advantage recursion still stops there.
+
+    delta_t = r_t + gamma * (1 - terminated_t) * next_values_t - values_t
+    A_t     = delta_t + gamma * lam * (1 - (terminated_t or truncated_t)) * A_{t+1}
+    """
+    rewards = np.asarray(rewards, dtype=np.float64)
+    terminated = np.asarray(terminated, dtype=bool)
+    truncated = np.asarray(truncated, dtype=bool)
+    deltas = rewards + gamma * np.where(terminated, 0.0, next_values) - values
+    carry = gamma * lam * ~(terminated | truncated)
+    advantages = np.empty_like(deltas)
+    running = np.zeros_like(deltas[0])
+    for t in range(len(deltas) - 1, -1, -1):
+        running = deltas[t] + carry[t] * running
+        advantages[t] = running
+    return advantages, advantages + values
+
+
+def discounted_returns(rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
+                       gamma: float, bootstrap: np.ndarray | None = None) -> np.ndarray:
+    """Discounted reward-to-go, restarting at every episode end: GAE with lambda = 1 and a
+    zero baseline. `bootstrap` ([T] or [T, N]) is added after truncations and at the batch's
+    end (V of the observation there); without it those tails count as zero."""
+    zeros = np.zeros(np.shape(rewards))
+    next_values = zeros if bootstrap is None else bootstrap
+    returns, _ = gae(rewards, zeros, next_values, terminated, truncated, gamma, 1.0)
+    return returns

@@ -1,0 +1,140 @@
+"""Frozen configuration dataclasses and the parsing of `key=value` overrides.
+
+Every hyperparameter is declared with `hp(default, source, doc)`: the default, where it
+comes from (a paper table or a reference implementation), and what it means. The source
+and doc travel in the field's metadata, so tools can list them (`python -m suite arms`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+PPO_T3 = "PPO paper (Schulman et al. 2017), Table 3 (MuJoCo)"
+PPO_PAPER = "PPO paper (Schulman et al. 2017), section 6.1"
+PPO2 = "openai/baselines ppo2, MuJoCo defaults with VecNormalize (as CleanRL ppo_continuous_action)"
+
+
+class ConfigError(ValueError):
+    """A configuration value or override that cannot be used. The message is one line."""
+
+
+def hp(default: Any, source: str, doc: str) -> Any:
+    """Declare a hyperparameter: its default, the default's source, and its meaning."""
+    return field(default=default, metadata={"source": source, "doc": doc})
+
+
+@dataclass(frozen=True)
+class BaseConfig:
+    """What every algorithm shares: rollout, networks, normalization, optimizer basics."""
+
+    num_steps: int = hp(2048, PPO_T3, "Horizon T: env steps collected per env per iteration.")
+    num_envs: int = hp(1, PPO_PAPER + " (one actor per MuJoCo run)", "Environments stepped in lockstep.")
+    gamma: float = hp(0.99, PPO_T3, "Discount factor.")
+    gae_lambda: float = hp(0.95, PPO_T3, "GAE lambda (1 gives Monte-Carlo advantages).")
+    hidden_sizes: tuple[int, ...] = hp((64, 64), PPO_PAPER, "Hidden layer widths, tanh, for policy and value MLPs.")
+    init_log_std: float = hp(0.0, "openai/baselines policies (log std initialised at 0)",
+                             "Initial state-independent log standard deviation of the Gaussian policy.")
+    ortho_init: bool = hp(True, PPO2, "Orthogonal init: hidden gain sqrt(2), policy head 0.01, value head 1.")
+    obs_norm: bool = hp(True, PPO2, "Normalize observations by a running mean/std.")
+    obs_clip: float = hp(10.0, PPO2, "Clip normalized observations to [-obs_clip, obs_clip].")
+    reward_scale: bool = hp(True, PPO2, "Divide rewards by the running std of the discounted return.")
+    reward_clip: float = hp(10.0, PPO2, "Clip scaled rewards to [-reward_clip, reward_clip].")
+    adv_norm: bool = hp(True, PPO2, "Standardize advantages (per minibatch where there are minibatches).")
+    lr: float = hp(3e-4, PPO_T3, "Adam step size.")
+    lr_anneal: bool = hp(True, PPO2 + " (lr = 3e-4 * fraction remaining)", "Anneal lr linearly to 0.")
+    adam_eps: float = hp(1e-5, PPO2, "Adam epsilon.")
+    max_grad_norm: float = hp(0.5, PPO2, "Global gradient-norm clip; 0 disables.")
+    ent_coef: float = hp(0.0, PPO2 + "; the paper uses no entropy bonus on MuJoCo", "Entropy bonus weight.")
+
+    def __post_init__(self) -> None:
+        for name in ("num_steps", "num_envs"):
+            _require(self, name, getattr(self, name) >= 1, "must be >= 1")
+        _require(self, "gamma", 0.0 < self.gamma <= 1.0, "must be in (0, 1]")
+        _require(self, "gae_lambda", 0.0 <= self.gae_lambda <= 1.0, "must be in [0, 1]")
+        _require(self, "hidden_sizes", all(h >= 1 for h in self.hidden_sizes), "widths must be >= 1")
+        for name in ("obs_clip", "reward_clip", "lr", "adam_eps"):
+            _require(self, name, getattr(self, name) > 0, "must be > 0")
+        for name in ("max_grad_norm", "ent_coef"):
+            _require(self, name, getattr(self, name) >= 0, "must be >= 0")
+
+    @property
+    def batch_size(self) -> int:
+        """Transitions per iteration."""
+        return self.num_steps * self.num_envs
+
+
+def _require(config: Any, name: str, ok: bool, what: str) -> None:
+    if not ok:
+        raise ConfigError(f"{type(config).__name__}.{name}={getattr(config, name)!r} {what}")
+
+
+def field_names(config: BaseConfig) -> list[str]:
+    return [f.name for f in fields(config)]
+
+
+def describe(config: BaseConfig) -> list[dict[str, Any]]:
+    """One dict per field: name, value, source of the default, meaning."""
+    return [
+        {"name": f.name, "value": getattr(config, f.name),
+         "source": f.metadata.get("source", ""), "doc": f.metadata.get("doc", "")}
+        for f in fields(config)
+    ]
+
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def parse_value(name: str, text: str, current: Any) -> Any:
+    """Convert override text to the type of the field's current value."""
+    text = text.strip()
+    try:
+        if isinstance(current, bool):
+            low = text.lower()
+            if low in _TRUE | _FALSE:
+                return low in _TRUE
+            raise ValueError
+        if isinstance(current, int):
+            number = float(text)
+            if not number.is_integer():
+                raise ValueError
+            return int(number)
+        if isinstance(current, float):
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
+        if isinstance(current, tuple):
+            return tuple(int(part) for part in text.replace("-", "x").split("x") if part)
+    except ValueError:
+        kind = {bool: "true/false", int: "an integer", float: "a finite number",
+                tuple: "widths like 64x64"}[type(current)]
+        raise ConfigError(f"override {name}={text!r} is not {kind}") from None
+    return text
+
+
+def with_overrides(config: BaseConfig, overrides: dict[str, str], owner: str = "") -> BaseConfig:
+    """A copy of `config` with `overrides` (field name -> text) applied and validated."""
+    valid = field_names(config)
+    changes = {}
+    for name, text in overrides.items():
+        if name not in valid:
+            where = f" for {owner}" if owner else ""
+            raise ConfigError(f"unknown override {name!r}{where}; valid keys: {', '.join(valid)}")
+        changes[name] = parse_value(name, text, getattr(config, name))
+    return replace(config, **changes)
+
+
+def config_dict(config: BaseConfig) -> dict[str, Any]:
+    """JSON-ready dict of every field (tuples become lists)."""
+    return json.loads(json.dumps(asdict(config)))
+
+
+def config_hash(payload: dict[str, Any]) -> str:
+    """Short stable hash of a JSON-ready dict."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]

@@ -1,0 +1,109 @@
+"""Policy and value networks: tanh MLPs, a Gaussian policy with a state-independent log std.
+
+Initialization draws only from the torch.Generator passed in, never from the global RNG.
+The rollout uses `NumpyActor`, a weight snapshot evaluated in numpy: acting needs no
+autograd and no per-step tensor allocation, and log-probs for the update are computed
+afterwards in one batched torch forward.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from .distributions import gaussian_entropy, gaussian_kl, gaussian_log_prob
+
+
+def mlp(sizes: list[int]) -> nn.Sequential:
+    """Linear layers of the given widths with tanh between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(nn.Tanh())
+    return nn.Sequential(*layers)
+
+
+def init_mlp(net: nn.Sequential, head_gain: float, ortho: bool, generator: torch.Generator) -> None:
+    """Orthogonal init (hidden gain sqrt(2), the given head gain, zero biases), or torch's
+    default Linear init (Kaiming-uniform), both drawn from `generator`."""
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for i, layer in enumerate(linears):
+            if ortho:
+                gain = head_gain if i == len(linears) - 1 else math.sqrt(2.0)
+                nn.init.orthogonal_(layer.weight, gain=gain, generator=generator)
+                layer.bias.zero_()
+            else:
+                nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5.0), generator=generator)
+                bound = 1.0 / math.sqrt(layer.in_features)
+                nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
+class GaussianPolicy(nn.Module):
+    """pi(a|s) = N(mean_net(s), diag(exp(log_std))^2), log std a free parameter vector."""
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], init_log_std: float,
+                 ortho_init: bool, generator: torch.Generator):
+        super().__init__()
+        self.mean_net = mlp([obs_dim, *hidden, act_dim])
+        init_mlp(self.mean_net, head_gain=0.01, ortho=ortho_init, generator=generator)
+        self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
+
+    def dist_params(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.mean_net(obs), self.log_std
+
+    @staticmethod
+    def log_prob(params: tuple[torch.Tensor, torch.Tensor], actions: torch.Tensor) -> torch.Tensor:
+        return gaussian_log_prob(params[0], params[1], actions)
+
+    @staticmethod
+    def entropy(params: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        mean, log_std = params
+        return gaussian_entropy(log_std).expand(mean.shape[0])
+
+    @staticmethod
+    def kl(old: tuple[torch.Tensor, torch.Tensor], new: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """KL[old || new] per state."""
+        return gaussian_kl(old[0], old[1], new[0], new[1])
+
+    def numpy_actor(self) -> NumpyActor:
+        linears = [m for m in self.mean_net if isinstance(m, nn.Linear)]
+        weights = [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in linears]
+        return NumpyActor(weights, self.log_std.detach().numpy().copy())
+
+
+class NumpyActor:
+    """A frozen copy of the Gaussian policy for acting: numpy float32, no autograd."""
+
+    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], log_std: np.ndarray):
+        self.weights = weights
+        self.std = np.exp(log_std).astype(np.float32)
+
+    def mean(self, obs: np.ndarray) -> np.ndarray:
+        h = obs
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(self.weights):
+            h = h @ w + b
+            if i < last:
+                h = np.tanh(h)
+        return h
+
+    def sample(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        mean = self.mean(obs)
+        return mean + self.std * rng.standard_normal(mean.shape, dtype=np.float32)
+
+
+class ValueNet(nn.Module):
+    """V(s): a tanh MLP with a scalar head."""
+
+    def __init__(self, obs_dim: int, hidden: tuple[int, ...], ortho_init: bool, generator: torch.Generator):
+        super().__init__()
+        self.net = mlp([obs_dim, *hidden, 1])
+        init_mlp(self.net, head_gain=1.0, ortho=ortho_init, generator=generator)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs).squeeze(-1)

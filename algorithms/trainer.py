@@ -1,0 +1,234 @@
+"""The one training loop every algorithm shares.
+
+The trainer owns everything that is not an algorithm's maths: environments, seeding,
+rollouts, normalization, advantages, episode bookkeeping, divergence checks,
+checkpoint state and resume. An algorithm is a config plus `update(batch) -> metrics`.
+Where records go is the caller's business: the trainer talks to a `TrainLogger`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from .advantages import gae
+from .config import BaseConfig, ConfigError
+from .losses import explained_variance
+from .nets import GaussianPolicy, ValueNet
+from .rollout import Episode, RawBatch, RolloutCollector, evaluate, make_env
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class Rollout:
+    """One iteration's batch for `update`. Flat tensors are [B] = [T * N] (time-major);
+    the numpy fields keep the [T, N] layout for algorithms that compute their own returns."""
+
+    obs: torch.Tensor  # [B, obs_dim] normalized
+    actions: torch.Tensor  # [B, act_dim] as sampled
+    log_probs: torch.Tensor  # [B] log pi_old(a|s)
+    old_params: tuple[torch.Tensor, ...]  # pi_old's distribution parameters, each [B, ...]
+    values: torch.Tensor  # [B] V(s) before the update
+    advantages: torch.Tensor  # [B] GAE(gamma, lambda), not normalized
+    returns: torch.Tensor  # [B] value targets: advantages + values
+    rewards: np.ndarray  # [T, N] scaled rewards
+    terminated: np.ndarray  # [T, N]
+    truncated: np.ndarray  # [T, N]
+    next_values: np.ndarray  # [T, N] V of the observation each step returned (final obs at ends)
+    progress: float  # fraction of the run's iterations done before this one, in [0, 1)
+
+
+class Algorithm:
+    """Base for the algorithms: holds the networks; subclasses implement `update`."""
+
+    def __init__(self, config: BaseConfig, policy: GaussianPolicy, value_fn: ValueNet,
+                 rng: np.random.Generator):
+        self.config, self.policy, self.value_fn, self.rng = config, policy, value_fn, rng
+
+    def update(self, batch: Rollout) -> dict[str, float]:
+        raise NotImplementedError
+
+    def current_lr(self, progress: float) -> float:
+        """The configured step size, annealed linearly to 0 over the run if asked."""
+        return self.config.lr * (1.0 - progress) if self.config.lr_anneal else self.config.lr
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class TrainLogger(Protocol):
+    def log_iteration(self, row: dict[str, float]) -> None: ...
+    def log_episodes(self, episodes: list[Episode]) -> None: ...
+    def save_checkpoint(self, state: dict) -> None: ...
+
+
+class NullLogger:
+    def log_iteration(self, row: dict[str, float]) -> None:
+        pass
+
+    def log_episodes(self, episodes: list[Episode]) -> None:
+        pass
+
+    def save_checkpoint(self, state: dict) -> None:
+        pass
+
+
+class Diverged(RuntimeError):
+    """A loss, a parameter or an observation stopped being finite."""
+
+
+class Trainer:
+    def __init__(self, env_id: str, algorithm: type[Algorithm], config: BaseConfig, seed: int,
+                 total_steps: int):
+        if total_steps < config.batch_size:
+            raise ConfigError(f"steps={total_steps} is less than one iteration "
+                              f"({config.batch_size} = num_steps x num_envs)")
+        self.env_id, self.config, self.seed = env_id, config, seed
+        self.num_iterations = total_steps // config.batch_size
+        init_seq, act_seq, update_seq, env_seq, eval_seq = np.random.SeedSequence(seed).spawn(5)
+        generator = torch.Generator().manual_seed(int(init_seq.generate_state(1, np.uint64)[0] >> 1))
+        self.action_rng = np.random.default_rng(act_seq)
+        self.update_rng = np.random.default_rng(update_seq)
+        self.eval_seed = int(eval_seq.generate_state(1)[0])
+        env_seeds = [int(s) for s in env_seq.generate_state(config.num_envs)]
+
+        envs = [make_env(env_id) for _ in range(config.num_envs)]
+        space = envs[0].action_space
+        if not hasattr(space, "low") or len(space.shape) != 1:
+            raise ConfigError(f"{env_id}: only 1-D Box action spaces are supported, not {space}")
+        obs_dim = envs[0].observation_space.shape[0]
+        self.policy = GaussianPolicy(obs_dim, space.shape[0], config.hidden_sizes, config.init_log_std,
+                                     config.ortho_init, generator)
+        self.value_fn = ValueNet(obs_dim, config.hidden_sizes, config.ortho_init, generator)
+        self.algorithm = algorithm(config, self.policy, self.value_fn, self.update_rng)
+        self.collector = RolloutCollector(envs, config, env_seeds)
+        self.iteration = 0
+        self.global_step = 0
+        self.wall_seconds = 0.0
+
+    # -- the loop ----------------------------------------------------------------------
+    def train(self, logger: TrainLogger | None = None, checkpoint_every: int = 10,
+              stop_after: int | None = None) -> str:
+        """Train to the step budget; returns "complete", "diverged" or "stopped" (when
+        `stop_after` iterations have run in this call). A checkpoint is saved every
+        `checkpoint_every` iterations and at the end."""
+        logger = logger or NullLogger()
+        done_here = 0
+        while self.iteration < self.num_iterations:
+            if stop_after is not None and done_here >= stop_after:
+                return "stopped"
+            started = time.perf_counter()
+            raw, episodes = self.collector.collect(self.policy.numpy_actor(), self.action_rng,
+                                                   self.global_step)
+            batch = self.prepare(raw)
+            metrics = self.algorithm.update(batch)
+            metrics["explained_variance"] = explained_variance(batch.values, batch.returns)
+            elapsed = time.perf_counter() - started
+            self.iteration += 1
+            self.global_step += self.config.batch_size
+            self.wall_seconds += elapsed
+            done_here += 1
+            logger.log_episodes(episodes)
+            try:
+                self.check_finite(metrics, raw)
+            except Diverged as err:
+                self.divergence = str(err)
+                return "diverged"
+            logger.log_iteration({
+                "iteration": self.iteration, "global_step": self.global_step,
+                "time_elapsed": self.wall_seconds,
+                "steps_per_second": self.config.batch_size / elapsed, **metrics})
+            if self.iteration % checkpoint_every == 0 or self.iteration == self.num_iterations:
+                logger.save_checkpoint(self.state_dict())
+        return "complete"
+
+    def prepare(self, raw: RawBatch) -> Rollout:
+        """Values, old log-probs and GAE for a collected batch, in batched forwards."""
+        T, N = raw.rewards.shape
+        obs = torch.from_numpy(raw.obs.reshape(T * N, -1))
+        actions = torch.from_numpy(raw.actions.reshape(T * N, -1))
+        with torch.no_grad():
+            values = self.value_fn(obs)
+            tail = [torch.from_numpy(raw.last_obs)] + [torch.from_numpy(o[None]) for _, _, o in raw.final_obs]
+            tail_values = self.value_fn(torch.cat(tail)).double().numpy()
+            params = self.policy.dist_params(obs)
+            log_probs = self.policy.log_prob(params, actions)
+        values_tn = values.double().numpy().reshape(T, N)
+        next_values = np.empty((T, N))
+        next_values[:-1] = values_tn[1:]
+        next_values[-1] = tail_values[:N]
+        for k, (t, i, _) in enumerate(raw.final_obs):
+            next_values[t, i] = tail_values[N + k]
+        advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
+                                  self.config.gamma, self.config.gae_lambda)
+        return Rollout(
+            obs=obs, actions=actions, log_probs=log_probs, old_params=tuple(p.detach() for p in params),
+            values=values, advantages=torch.from_numpy(advantages.reshape(-1)).float(),
+            returns=torch.from_numpy(returns.reshape(-1)).float(), rewards=raw.rewards,
+            terminated=raw.terminated, truncated=raw.truncated, next_values=next_values,
+            progress=self.iteration / self.num_iterations)
+
+    def check_finite(self, metrics: dict[str, float], raw: RawBatch) -> None:
+        bad = [k for k, v in metrics.items() if not math.isfinite(v) and k != "explained_variance"]
+        if bad:
+            raise Diverged(f"non-finite {', '.join(bad)} at iteration {self.iteration}")
+        for name, module in (("policy", self.policy), ("value", self.value_fn)):
+            if not all(torch.isfinite(p).all() for p in module.parameters()):
+                raise Diverged(f"non-finite {name} parameters at iteration {self.iteration}")
+        if not np.isfinite(raw.obs).all():
+            raise Diverged(f"non-finite observations at iteration {self.iteration}")
+
+    # -- evaluation ----------------------------------------------------------------------
+    def evaluate(self, episodes: int = 10) -> list[float]:
+        """Mean-action returns on a separately seeded env, normalizer statistics frozen."""
+        return evaluate(make_env(self.env_id), self.policy.numpy_actor(),
+                        self.collector.obs_normalizer, episodes, self.eval_seed)
+
+    # -- checkpoint state ------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return _tensorize({
+            "format": CHECKPOINT_FORMAT,
+            "env_id": self.env_id,
+            "iteration": self.iteration,
+            "global_step": self.global_step,
+            "wall_seconds": self.wall_seconds,
+            "policy": self.policy.state_dict(),
+            "value_fn": self.value_fn.state_dict(),
+            "algorithm": self.algorithm.state_dict(),
+            "collector": self.collector.state_dict(),
+            "action_rng": self.action_rng.bit_generator.state,
+            "update_rng": self.update_rng.bit_generator.state,
+        })
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state.get("format") != CHECKPOINT_FORMAT or state.get("env_id") != self.env_id:
+            raise ValueError(f"checkpoint is not a format-{CHECKPOINT_FORMAT} checkpoint of {self.env_id}")
+        self.iteration = int(state["iteration"])
+        self.global_step = int(state["global_step"])
+        self.wall_seconds = float(state["wall_seconds"])
+        self.policy.load_state_dict(state["policy"])
+        self.value_fn.load_state_dict(state["value_fn"])
+        self.algorithm.load_state_dict(state["algorithm"])
+        self.collector.load_state_dict(state["collector"])
+        self.action_rng.bit_generator.state = state["action_rng"]
+        self.update_rng.bit_generator.state = state["update_rng"]
+
+
+def _tensorize(obj: Any) -> Any:
+    """numpy arrays become tensors, so that torch.load(weights_only=True) reads the state."""
+    if isinstance(obj, np.ndarray):
+        return torch.from_numpy(obj.copy())
+    if isinstance(obj, dict):
+        return {k: _tensorize(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_tensorize(v) for v in obj)
+    return obj
