@@ -35,7 +35,8 @@ class BaseConfig:
     num_envs: int = hp(1, PPO_PAPER + " (one actor per MuJoCo run)", "Environments stepped in lockstep.")
     gamma: float = hp(0.99, PPO_T3, "Discount factor.")
     gae_lambda: float = hp(0.95, PPO_T3, "GAE lambda (1 gives Monte-Carlo advantages).")
-    hidden_sizes: tuple[int, ...] = hp((64, 64), PPO_PAPER, "Hidden layer widths, tanh, for policy and value MLPs.")
+    hidden_sizes: tuple[int, ...] = hp((64, 64), PPO_PAPER,
+                                       "Hidden layer widths, tanh, for policy and value MLPs.")
     init_log_std: float = hp(0.0, "openai/baselines policies (log std initialised at 0)",
                              "Initial state-independent log standard deviation of the Gaussian policy.")
     ortho_init: bool = hp(True, PPO2, "Orthogonal init: hidden gain sqrt(2), policy head 0.01, value head 1.")

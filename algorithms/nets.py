@@ -54,7 +54,9 @@ class GaussianPolicy(nn.Module):
         self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
 
     def dist_params(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.mean_net(obs), self.log_std
+        """(mean, log_std), both [B, act_dim], so that every parameter indexes by state."""
+        mean = self.mean_net(obs)
+        return mean, self.log_std.expand_as(mean)
 
     @staticmethod
     def log_prob(params: tuple[torch.Tensor, torch.Tensor], actions: torch.Tensor) -> torch.Tensor:
@@ -62,8 +64,7 @@ class GaussianPolicy(nn.Module):
 
     @staticmethod
     def entropy(params: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        mean, log_std = params
-        return gaussian_entropy(log_std).expand(mean.shape[0])
+        return gaussian_entropy(params[1])
 
     @staticmethod
     def kl(old: tuple[torch.Tensor, torch.Tensor], new: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:

@@ -34,7 +34,8 @@ OBJECTIVES = ("clip", "kl_adaptive", "kl_fixed", "none")
 
 @dataclass(frozen=True)
 class PPOConfig(BaseConfig):
-    objective: str = hp("clip", "PPO paper, sections 3-4", "Policy loss: clip | kl_adaptive | kl_fixed | none.")
+    objective: str = hp("clip", "PPO paper, sections 3-4",
+                        "Policy loss: clip | kl_adaptive | kl_fixed | none.")
     clip_eps: float = hp(0.2, "PPO paper Table 1 (best: eps = 0.2)",
                          "Clip range of the probability ratio (also the clip_fraction diagnostic).")
     kl_target: float = hp(0.01, "PPO paper Table 1 (adaptive KL, d_targ = 0.01)",
@@ -46,7 +47,7 @@ class PPOConfig(BaseConfig):
     vf_coef: float = hp(0.5, PPO2, "Weight of the value loss in the joint loss.")
     value_clip: bool = hp(True, PPO2, "Clip the value prediction's change, as ppo2 does.")
     value_clip_eps: float = hp(0.2, PPO2 + " (shares cliprange 0.2)",
-                               "Value clip range; kept apart from clip_eps so Table 1's eps moves only the policy.")
+                               "Value clip range, apart from clip_eps: Table 1's eps moves the policy only.")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -225,8 +225,8 @@ class Trainer:
 
 def _tensorize(obj: Any) -> Any:
     """numpy arrays become tensors, so that torch.load(weights_only=True) reads the state."""
-    if isinstance(obj, np.ndarray):
-        return torch.from_numpy(obj.copy())
+    if isinstance(obj, np.ndarray | np.generic):
+        return torch.from_numpy(np.array(obj))
     if isinstance(obj, dict):
         return {k: _tensorize(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

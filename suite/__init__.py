@@ -1,0 +1,15 @@
+"""The PPO paper's benchmark around the algorithms: grid runs, records, results.
+
+Everything the CLI does is callable from Python under the same names:
+    import suite
+    suite.run("ppo_clip,trpo", tasks=["InvertedPendulum-v5"], seeds=1, steps=100_000)
+    suite.load_runs("runs")   # pandas DataFrame, one row per run
+"""
+
+from .errors import SuiteError
+from .runner import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, execute, plan, run
+from .store import load_episodes, load_progress, load_runs
+from .tasks import PAPER_TASKS, resolve_task
+
+__all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PAPER_TASKS", "RunSpec", "SuiteError", "execute",
+           "load_episodes", "load_progress", "load_runs", "plan", "resolve_task", "run"]

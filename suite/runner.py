@@ -1,0 +1,205 @@
+"""Runs of the grid: one (task, arm, seed, step budget) each, resumable, recorded in runs/."""
+
+from __future__ import annotations
+
+import math
+import os
+import traceback
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from algorithms import Arm, ConfigError, Trainer, make_arm
+from algorithms.config import config_dict, config_hash
+
+from .errors import SuiteError
+from .store import CONFIG, RecordLogger, RunRecord, atomic_write_json, environment_info
+from .tasks import PAPER_TASKS, resolve_tasks
+
+DEFAULT_SEEDS = 3  # PPO paper: 3 seeds per task
+DEFAULT_STEPS = 1_000_000  # PPO paper: 1M timesteps
+EVAL_EPISODES = 10
+SCORE_EPISODES = 100  # PPO paper: a run's score is the mean of its last 100 training episodes
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    task: str
+    arm: Arm
+    seed: int
+    steps: int
+
+    @property
+    def run_hash(self) -> str:
+        """The arm's config hash with the step budget (lr annealing depends on it)."""
+        return config_hash({"arm": self.arm.config_hash, "steps": self.steps})
+
+    @property
+    def key(self) -> str:
+        return f"{self.task}/{self.arm.name}-{self.run_hash}/seed{self.seed}"
+
+    def config_record(self) -> dict[str, Any]:
+        return {"task": self.task, "arm": self.arm.name, "arm_label": self.arm.label,
+                "algorithm": self.arm.algorithm.__name__, "overrides": dict(self.arm.overrides),
+                "config": config_dict(self.arm.config), "config_hash": self.run_hash,
+                "seed": self.seed, "steps": self.steps}
+
+
+def parse_steps(value: str | int | float) -> int:
+    """A positive whole number of steps; accepts 1000000, 1e6 and 1_000_000."""
+    try:
+        number = float(str(value).replace("_", ""))
+    except ValueError:
+        raise SuiteError(f"steps {value!r} is not a number") from None
+    if not math.isfinite(number) or not number.is_integer() or number <= 0:
+        raise SuiteError(f"steps {value!r} must be a positive whole number")
+    return int(number)
+
+
+def parse_positive_int(what: str, value: str | int) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise SuiteError(f"{what} {value!r} is not a whole number") from None
+    if number < 1:
+        raise SuiteError(f"{what} {value!r} must be >= 1")
+    return number
+
+
+def split_arm_specs(text: str) -> list[str]:
+    """`ppo_clip:clip_eps=0.1,lr=1e-4,trpo` -> ["ppo_clip:clip_eps=0.1:lr=1e-4", "trpo"]:
+    a comma-separated item with '=' and no ':' continues the previous arm's overrides."""
+    specs: list[str] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            raise SuiteError(f"empty arm in {text!r}")
+        if "=" in item and ":" not in item and specs:
+            specs[-1] += ":" + item
+        else:
+            specs.append(item)
+    return specs
+
+
+def plan(algos: Iterable[str] | str, tasks: Iterable[str] = PAPER_TASKS, seeds: int = DEFAULT_SEEDS,
+         steps: int | str = DEFAULT_STEPS) -> list[RunSpec]:
+    """Validate every input and list the runs, without touching the disk."""
+    specs = split_arm_specs(algos) if isinstance(algos, str) else list(algos)
+    if not specs:
+        raise SuiteError("no arms given")
+    try:
+        arms = [make_arm(spec) for spec in specs]
+    except ConfigError as err:
+        raise SuiteError(str(err)) from None
+    task_list = resolve_tasks(list(tasks))
+    seeds = parse_positive_int("seeds", seeds)
+    steps = parse_steps(steps)
+    for arm in arms:
+        if steps < arm.config.batch_size:
+            raise SuiteError(f"steps={steps} is less than one iteration of {arm.label} "
+                             f"({arm.config.batch_size} transitions)")
+    return [RunSpec(task, arm, seed, steps) for task in task_list for arm in arms for seed in range(seeds)]
+
+
+def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
+            stop_after: int | None = None) -> dict[str, Any]:
+    """Train one run to completion (or `stop_after` iterations), resuming from its
+    checkpoint; a run whose result says complete is not trained again."""
+    record = RunRecord(Path(runs_dir) / spec.key)
+    result = record.result()
+    if result is not None and result.get("status") == "complete":
+        return result
+    trainer = Trainer(spec.task, spec.arm.algorithm, spec.arm.config, spec.seed, spec.steps)
+    state = record.load_checkpoint()
+    existing = record.config()
+    if state is not None and existing is not None and existing.get("config_hash") == spec.run_hash:
+        trainer.load_state_dict(state)
+        progress, episodes = record.records_until(trainer.global_step)
+    else:
+        record.clear()
+        atomic_write_json(record.file(CONFIG), {**spec.config_record(), "environment": environment_info()})
+        progress, episodes = [], []
+    logger = RecordLogger(record, progress, episodes)
+    status = trainer.train(logger, checkpoint_every=checkpoint_every, stop_after=stop_after)
+    if status == "stopped":
+        return {"status": "partial", "iteration": trainer.iteration}
+    returns = [e["return"] for e in logger.episodes]
+    result = {
+        "status": status, "task": spec.task, "arm": spec.arm.name, "arm_label": spec.arm.label,
+        "config_hash": spec.run_hash, "seed": spec.seed, "steps": trainer.global_step,
+        "iterations": trainer.iteration, "episodes": len(returns),
+        "score": float(np.mean(returns[-SCORE_EPISODES:])) if returns else float("nan"),
+        "score_episodes": min(len(returns), SCORE_EPISODES),
+        "steps_per_second": trainer.global_step / max(trainer.wall_seconds, 1e-9),
+        "wall_seconds": trainer.wall_seconds,
+    }
+    if status == "diverged":
+        logger.flush()
+        result.update(score=None, eval_score=None, reason=trainer.divergence)
+    else:
+        eval_returns = trainer.evaluate(EVAL_EPISODES)
+        result.update(eval_score=float(np.mean(eval_returns)), eval_episodes=len(eval_returns))
+    atomic_write_json(record.file("result.json"), result)
+    return result
+
+
+def _execute_guarded(spec: RunSpec, runs_dir: str, checkpoint_every: int) -> dict[str, Any]:
+    """One run in a worker process: one torch thread; an exception becomes a failed record."""
+    torch.set_num_threads(1)
+    try:
+        return execute(spec, runs_dir, checkpoint_every)
+    except Exception as err:  # the grid goes on; the failure is recorded with its traceback
+        failure = {"status": "failed", "task": spec.task, "arm": spec.arm.name,
+                   "arm_label": spec.arm.label, "config_hash": spec.run_hash, "seed": spec.seed,
+                   "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
+        atomic_write_json(Path(runs_dir) / spec.key / "result.json", failure)
+        return failure
+
+
+def check_runs_dir(runs_dir: str | Path) -> Path:
+    path = Path(runs_dir)
+    if path.exists() and not path.is_dir():
+        raise SuiteError(f"runs dir {str(path)!r} is a file, not a directory")
+    probe = path if path.exists() else next((p for p in path.absolute().parents if p.exists()), Path("/"))
+    if not os.access(probe, os.W_OK):
+        raise SuiteError(f"runs dir {str(path)!r} is not writable")
+    return path
+
+
+def run(algos: Iterable[str] | str = "ppo_clip", tasks: Iterable[str] = PAPER_TASKS,
+        seeds: int = DEFAULT_SEEDS, steps: int | str = DEFAULT_STEPS, runs_dir: str | Path = "runs",
+        workers: int = 1, checkpoint_every: int = 10, progress=print):
+    """Run the grid arms x tasks x seeds; returns a pandas DataFrame, one row per run.
+
+    The same as `python -m suite run`: complete runs are skipped, partial ones resume.
+    """
+    import pandas as pd
+
+    specs = plan(algos, tasks, seeds, steps)
+    runs_dir = check_runs_dir(runs_dir)
+    workers = parse_positive_int("workers", workers)
+    results = []
+    if workers == 1:
+        for spec in specs:
+            results.append(_execute_guarded(spec, str(runs_dir), checkpoint_every))
+            _report(progress, spec, results[-1], len(results), len(specs))
+    else:
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(_execute_guarded, spec, str(runs_dir), checkpoint_every) for spec in specs]
+            for spec, future in zip(specs, futures, strict=True):
+                results.append(future.result())
+                _report(progress, spec, results[-1], len(results), len(specs))
+    return pd.DataFrame(results)
+
+
+def _report(progress, spec: RunSpec, result: dict, done: int, total: int) -> None:
+    if progress is None:
+        return
+    score = result.get("score")
+    shown = f"score {score:.1f}" if isinstance(score, float) else result.get("error", "")
+    progress(f"[{done}/{total}] {spec.key}: {result['status']} {shown}")

@@ -1,0 +1,38 @@
+"""Every arm runs two iterations on every one of the paper's seven tasks."""
+
+import math
+
+import pytest
+
+from algorithms import ARMS, make_arm
+from algorithms.trainer import Trainer
+from suite.tasks import PAPER_TASKS
+
+
+class Rows:
+    def __init__(self):
+        self.rows, self.episodes = [], []
+
+    def log_iteration(self, row):
+        self.rows.append(row)
+
+    def log_episodes(self, episodes):
+        self.episodes.extend(episodes)
+
+    def save_checkpoint(self, state):
+        self.state = state
+
+
+@pytest.mark.parametrize("task", PAPER_TASKS)
+@pytest.mark.parametrize("arm_name", list(ARMS))
+def test_two_iterations(arm_name, task):
+    arm = make_arm(arm_name)
+    trainer = Trainer(task, arm.algorithm, arm.config, seed=0, total_steps=2 * arm.config.batch_size)
+    log = Rows()
+    assert trainer.train(log, checkpoint_every=1) == "complete"
+    assert [r["global_step"] for r in log.rows] == [arm.config.batch_size, 2 * arm.config.batch_size]
+    for row in log.rows:
+        for key in ("approx_kl", "policy_loss", "value_loss", "entropy", "lr"):
+            assert math.isfinite(row[key]), (key, row)
+        assert row["approx_kl"] >= 0
+    assert log.state["iteration"] == 2
