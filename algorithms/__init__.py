@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .a2c import A2C, A2CConfig
 from .config import BaseConfig, ConfigError, config_dict, config_hash, with_overrides
 from .ppo import PPO, PPOConfig
 from .trainer import Algorithm, Rollout, Trainer
+from .trpo import TRPO, TRPOConfig
+from .vpg import VPG, VPGConfig
 
 ARMS: dict[str, tuple[type[Algorithm], BaseConfig]] = {
     "ppo_clip": (PPO, PPOConfig(objective="clip")),
     "ppo_klpen": (PPO, PPOConfig(objective="kl_adaptive")),
     "ppo_kl_fixed": (PPO, PPOConfig(objective="kl_fixed")),
     "ppo_noclip": (PPO, PPOConfig(objective="none")),
+    "vpg": (VPG, VPGConfig()),
+    "a2c": (A2C, A2CConfig()),
+    "trpo": (TRPO, TRPOConfig()),
+    "npg": (TRPO, TRPOConfig(line_search=False)),
 }
 
 
@@ -65,5 +72,5 @@ def _show(value) -> str:
     return str(value)
 
 
-__all__ = ["ARMS", "Algorithm", "Arm", "ConfigError", "PPO", "PPOConfig", "Rollout", "Trainer",
-           "make_arm"]
+__all__ = ["A2C", "ARMS", "A2CConfig", "Algorithm", "Arm", "ConfigError", "PPO", "PPOConfig", "Rollout",
+           "TRPO", "TRPOConfig", "Trainer", "VPG", "VPGConfig", "make_arm"]

@@ -52,15 +52,12 @@ class BaseConfig:
     ent_coef: float = hp(0.0, PPO2 + "; the paper uses no entropy bonus on MuJoCo", "Entropy bonus weight.")
 
     def __post_init__(self) -> None:
-        for name in ("num_steps", "num_envs"):
-            _require(self, name, getattr(self, name) >= 1, "must be >= 1")
-        _require(self, "gamma", 0.0 < self.gamma <= 1.0, "must be in (0, 1]")
-        _require(self, "gae_lambda", 0.0 <= self.gae_lambda <= 1.0, "must be in [0, 1]")
-        _require(self, "hidden_sizes", all(h >= 1 for h in self.hidden_sizes), "widths must be >= 1")
-        for name in ("obs_clip", "reward_clip", "lr", "adam_eps"):
-            _require(self, name, getattr(self, name) > 0, "must be > 0")
+        require_positive(self, "num_steps", "num_envs", "obs_clip", "reward_clip", "lr", "adam_eps")
+        require(self, "gamma", 0.0 < self.gamma <= 1.0, "must be in (0, 1]")
+        require(self, "gae_lambda", 0.0 <= self.gae_lambda <= 1.0, "must be in [0, 1]")
+        require(self, "hidden_sizes", all(h >= 1 for h in self.hidden_sizes), "widths must be >= 1")
         for name in ("max_grad_norm", "ent_coef"):
-            _require(self, name, getattr(self, name) >= 0, "must be >= 0")
+            require(self, name, getattr(self, name) >= 0, "must be >= 0")
 
     @property
     def batch_size(self) -> int:
@@ -68,9 +65,15 @@ class BaseConfig:
         return self.num_steps * self.num_envs
 
 
-def _require(config: Any, name: str, ok: bool, what: str) -> None:
+def require(config: Any, name: str, ok: bool, what: str) -> None:
+    """Raise ConfigError naming the field and its value unless `ok`."""
     if not ok:
         raise ConfigError(f"{type(config).__name__}.{name}={getattr(config, name)!r} {what}")
+
+
+def require_positive(config: Any, *names: str) -> None:
+    for name in names:
+        require(config, name, getattr(config, name) > 0, "must be > 0")
 
 
 def field_names(config: BaseConfig) -> list[str]:

@@ -53,6 +53,9 @@ class GaussianPolicy(nn.Module):
         init_mlp(self.mean_net, head_gain=0.01, ortho=ortho_init, generator=generator)
         self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
 
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.dist_params(obs)
+
     def dist_params(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean, log_std), both [B, act_dim], so that every parameter indexes by state."""
         mean = self.mean_net(obs)

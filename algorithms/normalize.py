@@ -31,8 +31,8 @@ class RunningMeanStd:
         return {"mean": self.mean.copy(), "var": self.var.copy(), "count": float(self.count)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.mean = np.array(state["mean"], dtype=np.float64)
-        self.var = np.array(state["var"], dtype=np.float64)
+        self.mean = _array(state["mean"])
+        self.var = _array(state["var"])
         self.count = float(state["count"])
 
 
@@ -78,4 +78,11 @@ class RewardScaler:
 
     def load_state_dict(self, state: dict) -> None:
         self.rms.load_state_dict(state["rms"])
-        self.returns = np.array(state["returns"], dtype=np.float64)
+        self.returns = _array(state["returns"])
+
+
+def _array(value) -> np.ndarray:
+    """float64 numpy copy of an array or a tensor from a checkpoint."""
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    return np.array(value, dtype=np.float64)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .config import PPO2, PPO_T3, BaseConfig, ConfigError, hp
+from .config import PPO2, PPO_T3, BaseConfig, ConfigError, hp, require, require_positive
 from .losses import (
     adaptive_beta,
     clip_fraction,
@@ -27,6 +27,7 @@ from .losses import (
     surrogate_loss,
     value_loss,
 )
+from .optimize import gradient_step, set_lr
 from .trainer import Algorithm, Rollout
 
 OBJECTIVES = ("clip", "kl_adaptive", "kl_fixed", "none")
@@ -53,16 +54,10 @@ class PPOConfig(BaseConfig):
         super().__post_init__()
         if self.objective not in OBJECTIVES:
             raise ConfigError(f"objective={self.objective!r} is not one of {', '.join(OBJECTIVES)}")
-        for name in ("clip_eps", "kl_target", "value_clip_eps", "vf_coef"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"PPOConfig.{name}={getattr(self, name)!r} must be > 0")
-        if self.beta < 0:
-            raise ConfigError(f"PPOConfig.beta={self.beta!r} must be >= 0")
-        if self.num_epochs < 1:
-            raise ConfigError(f"PPOConfig.num_epochs={self.num_epochs!r} must be >= 1")
-        if not 1 <= self.minibatch_size <= self.batch_size:
-            raise ConfigError(f"PPOConfig.minibatch_size={self.minibatch_size!r} must be in "
-                              f"[1, batch size {self.batch_size}]")
+        require_positive(self, "clip_eps", "kl_target", "value_clip_eps", "vf_coef", "num_epochs")
+        require(self, "beta", self.beta >= 0, "must be >= 0")
+        require(self, "minibatch_size", 1 <= self.minibatch_size <= self.batch_size,
+                f"must be in [1, batch size {self.batch_size}]")
 
 
 class PPO(Algorithm):
@@ -78,8 +73,7 @@ class PPO(Algorithm):
     def update(self, batch: Rollout) -> dict[str, float]:
         cfg = self.config
         lr = self.current_lr(batch.progress)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(self.optimizer, lr)
         beta_used = self.beta
         size = batch.obs.shape[0]
         totals = {"policy_loss": 0.0, "value_loss": 0.0, "clip_fraction": 0.0}
@@ -108,11 +102,7 @@ class PPO(Algorithm):
                 v_loss, _ = value_loss(self.value_fn(obs), batch.returns[idx], batch.values[idx],
                                        cfg.value_clip_eps if cfg.value_clip else None)
                 loss = loss + cfg.vf_coef * v_loss
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.max_grad_norm:
-                    torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm)
-                self.optimizer.step()
+                gradient_step(self.optimizer, self.params, loss, cfg.max_grad_norm)
                 totals["policy_loss"] += policy_loss.item()
                 totals["value_loss"] += v_loss.item()
                 totals["clip_fraction"] += clip_fraction(ratio, cfg.clip_eps).item()

@@ -136,7 +136,8 @@ class RolloutCollector:
         for i, env in enumerate(self.envs):
             env.unwrapped.np_random.bit_generator.state = copy.deepcopy(state["episode_rng_state"][i])
             obs = self._start_episode(i)
-            for action in np.asarray(state["episode_actions"][i], dtype=np.float32):
+            actions = state["episode_actions"][i]
+            for action in (actions.numpy() if hasattr(actions, "numpy") else np.asarray(actions, np.float32)):
                 obs, reward, terminated, truncated, _ = env.step(action)
                 if terminated or truncated:
                     raise RuntimeError("checkpoint replay ended an episode early: the environment "

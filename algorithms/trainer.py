@@ -23,6 +23,7 @@ from .nets import GaussianPolicy, ValueNet
 from .rollout import Episode, RawBatch, RolloutCollector, evaluate, make_env
 
 CHECKPOINT_FORMAT = 1
+LOG_EVERY_STEPS = 2048  # a progress row covers at least this many env steps
 
 
 @dataclass
@@ -94,6 +95,7 @@ class Trainer:
                               f"({config.batch_size} = num_steps x num_envs)")
         self.env_id, self.config, self.seed = env_id, config, seed
         self.num_iterations = total_steps // config.batch_size
+        self.iterations_per_row = max(1, math.ceil(LOG_EVERY_STEPS / config.batch_size))
         init_seq, act_seq, update_seq, env_seq, eval_seq = np.random.SeedSequence(seed).spawn(5)
         generator = torch.Generator().manual_seed(int(init_seq.generate_state(1, np.uint64)[0] >> 1))
         self.action_rng = np.random.default_rng(act_seq)
@@ -119,10 +121,16 @@ class Trainer:
     def train(self, logger: TrainLogger | None = None, checkpoint_every: int = 10,
               stop_after: int | None = None) -> str:
         """Train to the step budget; returns "complete", "diverged" or "stopped" (when
-        `stop_after` iterations have run in this call). A checkpoint is saved every
-        `checkpoint_every` iterations and at the end."""
+        `stop_after` iterations have run in this call).
+
+        One progress row per `iterations_per_row` iterations (at least LOG_EVERY_STEPS env
+        steps: one PPO iteration, ~410 A2C iterations), metrics averaged over them; a
+        checkpoint every `checkpoint_every` rows and at the end, so that a checkpoint
+        never falls inside a row."""
         logger = logger or NullLogger()
         done_here = 0
+        pending: list[dict[str, float]] = []
+        row_seconds = 0.0
         while self.iteration < self.num_iterations:
             if stop_after is not None and done_here >= stop_after:
                 return "stopped"
@@ -143,11 +151,18 @@ class Trainer:
             except Diverged as err:
                 self.divergence = str(err)
                 return "diverged"
+            pending.append(metrics)
+            row_seconds += elapsed
+            last = self.iteration == self.num_iterations
+            if self.iteration % self.iterations_per_row and not last:
+                continue
             logger.log_iteration({
                 "iteration": self.iteration, "global_step": self.global_step,
                 "time_elapsed": self.wall_seconds,
-                "steps_per_second": self.config.batch_size / elapsed, **metrics})
-            if self.iteration % checkpoint_every == 0 or self.iteration == self.num_iterations:
+                "steps_per_second": len(pending) * self.config.batch_size / row_seconds,
+                **{k: float(np.mean([m[k] for m in pending])) for k in pending[0]}})
+            pending, row_seconds = [], 0.0
+            if (self.iteration // self.iterations_per_row) % checkpoint_every == 0 or last:
                 logger.save_checkpoint(self.state_dict())
         return "complete"
 

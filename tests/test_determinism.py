@@ -1,11 +1,13 @@
 """Same seed, same numbers; interrupted + resumed equals uninterrupted."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 import torch
 
+from algorithms.trainer import LOG_EVERY_STEPS
 from suite.runner import execute, plan
 from suite.store import TIMING_KEYS, read_csv
 
@@ -36,18 +38,22 @@ def test_same_seed_same_records(tmp_path):
     assert records(tmp_path / "a" / other.key)["episodes"] != ra["episodes"]  # the seed matters
 
 
-@pytest.mark.parametrize("arm, task", [("ppo_clip", "HalfCheetah-v5"), ("ppo_klpen", "Hopper-v5")])
+@pytest.mark.parametrize("arm, task", [("ppo_clip", "HalfCheetah-v5"), ("ppo_klpen", "Hopper-v5"),
+                                       ("trpo", "Walker2d-v5"), ("vpg", "Swimmer-v5"),
+                                       ("a2c", "InvertedDoublePendulum-v5")])
 def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, arm, task):
     spec = plan(arm, [task], seeds=1, steps=5 * 2048)[0]
+    rows = math.ceil(LOG_EVERY_STEPS / spec.arm.config.batch_size)  # iterations per progress row
     execute(spec, tmp_path / "straight", checkpoint_every=3)
-    # Stop after 4 iterations: the checkpoint is at iteration 3, iteration 4 is lost and redone.
-    partial = execute(spec, tmp_path / "resumed", checkpoint_every=3, stop_after=4)
-    assert partial == {"status": "partial", "iteration": 4}
+    # Stop after 4 rows: the checkpoint is at row 3, the 4th row is lost and redone.
+    partial = execute(spec, tmp_path / "resumed", checkpoint_every=3, stop_after=4 * rows)
+    assert partial == {"status": "partial", "iteration": 4 * rows}
     run_path = tmp_path / "resumed" / spec.key
     assert not (run_path / "result.json").exists()
     state = torch.load(run_path / "checkpoint.pt", weights_only=True)
-    assert state["iteration"] == 3
-    assert max(r["global_step"] for r in read_csv(run_path / "progress.csv")) == 3 * 2048
+    assert state["iteration"] == 3 * rows
+    checkpoint_step = 3 * rows * spec.arm.config.batch_size
+    assert max(r["global_step"] for r in read_csv(run_path / "progress.csv")) == checkpoint_step
     # an episode is in progress at the checkpoint, so the replay path is exercised
     assert any(len(a) for a in state["collector"]["episode_actions"])
     resumed = execute(spec, tmp_path / "resumed", checkpoint_every=3)

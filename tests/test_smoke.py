@@ -30,7 +30,10 @@ def test_two_iterations(arm_name, task):
     trainer = Trainer(task, arm.algorithm, arm.config, seed=0, total_steps=2 * arm.config.batch_size)
     log = Rows()
     assert trainer.train(log, checkpoint_every=1) == "complete"
-    assert [r["global_step"] for r in log.rows] == [arm.config.batch_size, 2 * arm.config.batch_size]
+    assert trainer.iteration == 2 and trainer.global_step == 2 * arm.config.batch_size
+    assert log.rows[-1]["global_step"] == 2 * arm.config.batch_size
+    # one row per iteration, or one row for both where iterations are short (A2C's 5 steps)
+    assert len(log.rows) == (2 if arm.config.batch_size >= 2048 else 1)
     for row in log.rows:
         for key in ("approx_kl", "policy_loss", "value_loss", "entropy", "lr"):
             assert math.isfinite(row[key]), (key, row)

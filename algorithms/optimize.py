@@ -1,0 +1,51 @@
+"""Optimizer steps shared by the algorithms: one clipped gradient step, and fitting the
+value function on its own (for the algorithms whose policy step is not a joint loss)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from .losses import value_loss
+
+
+def gradient_step(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor], loss: torch.Tensor,
+                  max_grad_norm: float) -> None:
+    """zero_grad, backward, global-norm clip (0 = off), step."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if max_grad_norm:
+        torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+    optimizer.step()
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+class ValueFitter:
+    """Regress V(s) on the value targets with Adam: `epochs` passes in minibatches
+    (sb3-contrib TRPO: 10 passes, minibatch 128, Adam 1e-3)."""
+
+    def __init__(self, value_fn: torch.nn.Module, lr: float, epochs: int, minibatch_size: int,
+                 adam_eps: float, max_grad_norm: float, rng: np.random.Generator):
+        self.value_fn, self.epochs, self.minibatch_size = value_fn, epochs, minibatch_size
+        self.max_grad_norm, self.rng = max_grad_norm, rng
+        self.params = list(value_fn.parameters())
+        self.optimizer = torch.optim.Adam(self.params, lr=lr, eps=adam_eps)
+
+    def fit(self, obs: torch.Tensor, returns: torch.Tensor) -> float:
+        """Mean value loss over the gradient steps taken."""
+        total, steps = 0.0, 0
+        for _ in range(self.epochs):
+            order = torch.from_numpy(self.rng.permutation(obs.shape[0]))
+            for start in range(0, obs.shape[0], self.minibatch_size):
+                idx = order[start:start + self.minibatch_size]
+                loss, _ = value_loss(self.value_fn(obs[idx]), returns[idx])
+                gradient_step(self.optimizer, self.params, loss, self.max_grad_norm)
+                total += loss.item()
+                steps += 1
+        return total / steps

@@ -1,0 +1,102 @@
+"""Vanilla policy gradient with a learned value baseline and GAE: one gradient step on
+-E[log pi(a|s) A] per batch, the Adam step size adapted from each update's KL.
+
+The PPO paper's Figure 3 baseline is "vanilla PG with adaptive stepsize": after each
+batch the Adam step size is adjusted from the KL divergence, "similar to the update rule
+shown in Section 4". We apply that rule mirrored onto the step size (`adaptive_lr`):
+KL > 1.5 d_targ halves it, KL < d_targ / 1.5 doubles it, within [lr_min, lr_max].
+`baseline=false` gives REINFORCE: Monte-Carlo returns, no value function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .advantages import discounted_returns
+from .config import PPO_T3, BaseConfig, hp, require, require_positive
+from .losses import adaptive_beta, normalize_advantages
+from .optimize import ValueFitter, gradient_step, set_lr
+from .trainer import Algorithm, Rollout
+
+FIG3 = "PPO paper, Figure 3 footnote (Adam step size adapted from the KL, rule of section 4)"
+SB3C_VF = "sb3-contrib TRPO's critic fitting, the same as our trpo arm's, for a like-for-like baseline"
+
+
+def adaptive_lr(lr: float, kl: float, kl_target: float, lr_min: float, lr_max: float) -> float:
+    """The section 4 beta rule applied to the step size (a larger beta = a smaller step)."""
+    return float(np.clip(lr / adaptive_beta(1.0, kl, kl_target), lr_min, lr_max))
+
+
+@dataclass(frozen=True)
+class VPGConfig(BaseConfig):
+    lr: float = hp(3e-4, PPO_T3 + " (Adam step size), as the adaptive rule's start",
+                   "Initial Adam step size of the policy.")
+    lr_anneal: bool = hp(False, FIG3 + ": the step size follows the KL rule instead",
+                         "Anneal the policy step size linearly (on top of the KL rule).")
+    max_grad_norm: float = hp(0.0, "vanilla PG has no gradient clipping", "Policy grad-norm clip; 0 off.")
+    baseline: bool = hp(True, "PPO paper Figure 3 (vanilla PG with a value baseline)",
+                        "Use V(s) and GAE; false gives REINFORCE with Monte-Carlo returns.")
+    kl_target: float = hp(0.01, FIG3 + " (d_targ as the PPO default)", "KL the step size aims at.")
+    lr_min: float = hp(1e-6, "a floor so the step size cannot vanish", "Lower bound of the step size.")
+    lr_max: float = hp(1e-2, "a ceiling so one batch cannot take a huge step",
+                      "Upper bound of the step size.")
+    vf_lr: float = hp(1e-3, SB3C_VF, "Adam step size of the value function.")
+    vf_epochs: int = hp(10, SB3C_VF, "Value-function passes over each batch.")
+    vf_minibatch_size: int = hp(128, SB3C_VF, "Value-function minibatch size.")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_positive(self, "kl_target", "vf_lr", "vf_epochs", "vf_minibatch_size", "lr_min")
+        require(self, "lr", self.lr_min <= self.lr <= self.lr_max,
+                f"must be in [lr_min, lr_max] = [{self.lr_min}, {self.lr_max}]")
+
+
+class VPG(Algorithm):
+    config: VPGConfig
+
+    def __init__(self, config: VPGConfig, policy, value_fn, rng):
+        super().__init__(config, policy, value_fn, rng)
+        self.params = list(policy.parameters())
+        self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps)
+        self.value_fitter = ValueFitter(value_fn, config.vf_lr, config.vf_epochs, config.vf_minibatch_size,
+                                        config.adam_eps, 0.0, rng)
+        self.lr = config.lr
+
+    def update(self, batch: Rollout) -> dict[str, float]:
+        cfg = self.config
+        if cfg.baseline:
+            advantages = batch.advantages
+        else:
+            returns = discounted_returns(batch.rewards, batch.terminated, batch.truncated, cfg.gamma)
+            advantages = torch.from_numpy(returns.reshape(-1)).float()
+        if cfg.adv_norm:
+            advantages = normalize_advantages(advantages)
+        lr = self.lr * (1.0 - batch.progress) if cfg.lr_anneal else self.lr
+        set_lr(self.optimizer, lr)
+        params = self.policy.dist_params(batch.obs)
+        log_probs = self.policy.log_prob(params, batch.actions)
+        loss = -(log_probs * advantages).mean()
+        if cfg.ent_coef:
+            loss = loss - cfg.ent_coef * self.policy.entropy(params).mean()
+        gradient_step(self.optimizer, self.params, loss, cfg.max_grad_norm)
+        with torch.no_grad():
+            new_params = self.policy.dist_params(batch.obs)
+            approx_kl = self.policy.kl(batch.old_params, new_params).mean().item()
+            entropy = self.policy.entropy(new_params).mean().item()
+        self.lr = adaptive_lr(self.lr, approx_kl, cfg.kl_target, cfg.lr_min, cfg.lr_max)
+        metrics = {"policy_loss": loss.item(), "approx_kl": approx_kl, "entropy": entropy, "lr": lr}
+        if cfg.baseline:
+            metrics["value_loss"] = self.value_fitter.fit(batch.obs, batch.returns)
+        return metrics
+
+    def state_dict(self) -> dict:
+        return {"optimizer": self.optimizer.state_dict(), "lr": self.lr,
+                "value_optimizer": self.value_fitter.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.lr = float(state["lr"])
+        self.value_fitter.optimizer.load_state_dict(state["value_optimizer"])
