@@ -4,12 +4,17 @@ Everything the CLI does is callable from Python under the same names:
     import suite
     suite.run("ppo_clip,trpo", tasks=["InvertedPendulum-v5"], seeds=1, steps=100_000)
     suite.load_runs("runs")   # pandas DataFrame, one row per run
+    suite.status("runs")      # complete / partial / failed ... per task and arm
 """
 
 from .errors import SuiteError
-from .runner import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, execute, plan, run
+from .grid import resolve_grid, run
+from .presets import PRESETS
+from .runner import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, execute, plan
+from .status import status_table as status
 from .store import load_episodes, load_progress, load_runs
 from .tasks import PAPER_TASKS, resolve_task
 
-__all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PAPER_TASKS", "RunSpec", "SuiteError", "execute",
-           "load_episodes", "load_progress", "load_runs", "plan", "resolve_task", "run"]
+__all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PAPER_TASKS", "PRESETS", "RunSpec", "SuiteError", "execute",
+           "load_episodes", "load_progress", "load_runs", "plan", "resolve_grid", "resolve_task", "run",
+           "status"]

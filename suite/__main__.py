@@ -7,12 +7,13 @@ written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from algorithms.config import ConfigError
 
 from .errors import SuiteError
-from .runner import DEFAULT_SEEDS, DEFAULT_STEPS
+from .runner import DEFAULT_SEEDS
 from .tasks import PAPER_TASKS
 
 
@@ -22,7 +23,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from algorithms import ARMS
 
     parser = _Parser(prog="python -m suite", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -30,60 +30,128 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="train the grid arms x tasks x seeds, resuming what is already on disk",
         description="Train every (task, arm, seed) of the grid and write its records under the runs "
-                    "dir. Complete runs are skipped; partial runs resume from their checkpoint.")
-    run.add_argument("--algos", default="ppo_clip", metavar="ARMS",
-                     help="comma-separated arms, each with optional overrides: "
-                          "'ppo_clip:clip_eps=0.1,ppo_kl_fixed:beta=3'. "
-                          f"Arms: {', '.join(ARMS)}. Default: ppo_clip. "
-                          "'python -m suite arms' lists every key with its default and source.")
-    run.add_argument("--tasks", default=",".join(PAPER_TASKS), metavar="TASKS",
-                     help="comma-separated gymnasium ids or short names (Hopper). "
-                          "Default: the paper's seven -v5 tasks.")
-    run.add_argument("--seeds", default=str(DEFAULT_SEEDS), metavar="N",
-                     help=f"run seeds 0..N-1 (default {DEFAULT_SEEDS}, as the paper)")
-    run.add_argument("--steps", default=str(DEFAULT_STEPS), metavar="STEPS",
-                     help="env steps per run; 1000000 or 1e6 (default 1e6, as the paper). "
-                          "A run does whole iterations: floor(STEPS / batch) of them.")
-    run.add_argument("--runs-dir", default="runs", metavar="DIR", help="where records go (default runs/)")
-    run.add_argument("--workers", default="1", metavar="N",
-                     help="runs trained at once, one process each, one torch thread each (default 1)")
+                    "dir. Complete runs are skipped; partial runs resume from their checkpoint; a run "
+                    "that fails is recorded with its traceback and the grid goes on (exit status 1).")
+    add_grid_options(run)
+    run.add_argument("--workers", default=None, metavar="N",
+                     help=f"runs trained at once, one process and one torch thread each "
+                          f"(default: the number of cores, {os.cpu_count()})")
+    run.add_argument("--backend", default="local", choices=None, metavar="local|ray",
+                     help="local: a process pool (default); ray: one Ray task per run")
+    run.add_argument("--ray-address", default=None, metavar="ADDR",
+                     help="Ray cluster to join (default: start a local Ray)")
     run.add_argument("--checkpoint-every", default="10", metavar="K",
-                     help="write records and a checkpoint every K iterations (default 10)")
+                     help="write records and a checkpoint every K progress rows (default 10)")
+    run.add_argument("--wandb", action="store_true",
+                     help="log each finished run to wandb (offline unless you are set up for online)")
+    run.add_argument("--wandb-project", default="pgsuite", metavar="P",
+                     help="wandb project (default pgsuite)")
+    run.add_argument("--wandb-entity", default=None, metavar="E", help="wandb entity")
     run.add_argument("--dry-run", action="store_true",
-                     help="print the run matrix and what is done; train nothing")
+                     help="print the run matrix, what is done, and an estimated wall time; train nothing")
+    run.add_argument("--display", default="auto", metavar="auto|lines|none",
+                     help="live table on a terminal (auto), one line per finished run, or nothing")
+
+    speed = commands.add_parser("speed", help="measure steps/s per task and arm for --dry-run estimates")
+    speed.add_argument("--tasks", default=",".join(PAPER_TASKS), metavar="TASKS")
+    speed.add_argument("--algos", default=None, metavar="ARMS", help="arm names (default all)")
 
     arms = commands.add_parser("arms", help="list the arms and every config key with its default and source")
     arms.add_argument("names", nargs="*", help="arms to describe (default all)")
 
-    status = commands.add_parser("status", help="done / partial / failed per task and arm")
-    status.add_argument("--runs-dir", default="runs", metavar="DIR")
+    status = commands.add_parser(
+        "status", help="complete / partial / failed / corrupt per task and arm (and missing, given a grid)")
+    add_grid_options(status, defaults=False)
     return parser
 
 
+def add_grid_options(parser, defaults: bool = True) -> None:
+    from algorithms import ARMS
+
+    from .presets import PRESETS
+
+    parser.add_argument("--preset", default=None, metavar="NAME",
+                        help=f"a named grid: {', '.join(PRESETS)} (table1: the paper's 11 surrogate "
+                             "settings; figure3: vpg, a2c, trpo, ppo_clip; quick: figure3's arms, 1 seed, "
+                             "50k steps). Options given explicitly win.")
+    parser.add_argument("--algos", default=None, metavar="ARMS",
+                        help="comma-separated arms, each with optional overrides: "
+                             "'ppo_clip:clip_eps=0.1,ppo_kl_fixed:beta=3'. "
+                             f"Arms: {', '.join(ARMS)}. Default: ppo_clip. "
+                             "'python -m suite arms' lists every key with its default and source.")
+    parser.add_argument("--tasks", default=None, metavar="TASKS",
+                        help="comma-separated gymnasium ids or short names (Hopper). "
+                             "Default: the paper's seven -v5 tasks.")
+    parser.add_argument("--seeds", default=None, metavar="N",
+                        help=f"run seeds 0..N-1 (default {DEFAULT_SEEDS}, as the paper)")
+    parser.add_argument("--steps", default=None, metavar="STEPS",
+                        help="env steps per run; 1000000 or 1e6 (default 1e6, as the paper). "
+                             "A run does whole iterations: floor(STEPS / batch) of them.")
+    parser.add_argument("--runs-dir", default="runs", metavar="DIR", help="where records go (default runs/)")
+
+
+def grid_args(args) -> dict:
+    tasks = None if args.tasks is None else [t for t in args.tasks.split(",") if t.strip()]
+    return {"algos": args.algos, "tasks": tasks, "seeds": args.seeds, "steps": args.steps,
+            "preset": args.preset}
+
+
 def cmd_run(args) -> int:
-    from .runner import check_runs_dir, parse_positive_int, plan, run
+    from .grid import BACKENDS, resolve_grid, run
+    from .runner import check_runs_dir, parse_positive_int
     from .store import RunRecord
 
-    tasks = [t for t in args.tasks.split(",") if t.strip()]
-    specs = plan(args.algos, tasks, args.seeds, args.steps)
+    specs = resolve_grid(**grid_args(args))
     check_runs_dir(args.runs_dir)
     checkpoint_every = parse_positive_int("checkpoint-every", args.checkpoint_every)
+    workers = parse_positive_int("workers", args.workers if args.workers is not None else os.cpu_count() or 1)
+    if args.backend not in BACKENDS:
+        raise SuiteError(f"unknown backend {args.backend!r}; valid backends: {', '.join(BACKENDS)}")
+    if args.display not in ("auto", "lines", "none"):
+        raise SuiteError(f"unknown display {args.display!r}; valid: auto, lines, none")
     if args.dry_run:
-        done = 0
+        from .speed import estimate
+        from .status import run_state
+
+        counts: dict[str, int] = {}
         for spec in specs:
-            result = RunRecord(f"{args.runs_dir}/{spec.key}").result()
-            state = (result or {}).get("status", "missing")
-            done += state == "complete"
+            state = run_state(RunRecord(f"{args.runs_dir}/{spec.key}"))
+            counts[state] = counts.get(state, 0) + 1
             print(f"{state:9s} {spec.key}  ({spec.arm.label}, {spec.steps} steps)")
-        print(f"{len(specs)} runs, {done} complete, {len(specs) - done} to train")
+        seconds, source = estimate(specs, args.runs_dir, workers)
+        shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+        print(f"{len(specs)} runs ({shown}); estimated wall time {seconds / 3600:.2f} h "
+              f"({seconds / 60:.0f} min) with {workers} workers (speeds from {source})")
         return 0
-    frame = run(args.algos, tasks, args.seeds, args.steps, args.runs_dir,
-                workers=args.workers, checkpoint_every=checkpoint_every)
+    frame = run(runs_dir=args.runs_dir, workers=workers, backend=args.backend, ray_address=args.ray_address,
+                wandb=args.wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
+                checkpoint_every=checkpoint_every, display=args.display, **grid_args(args))
     failed = frame[frame["status"] == "failed"]
     for _, row in failed.iterrows():
         print(f"FAILED {row['task']} {row['arm_label']} seed {row['seed']}: {row['error']}", file=sys.stderr)
-    print(f"{len(frame)} runs: " + ", ".join(f"{n} {s}" for s, n in frame["status"].value_counts().items()))
+    counts = frame["status"].value_counts()
+    print(f"{len(frame)} runs: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+          + f"; {int(frame['trained'].sum())} trained in this call")
     return 1 if len(failed) else 0
+
+
+def cmd_speed(args) -> int:
+    from algorithms import ARMS
+
+    from .speed import SPEED_FILE, measure_speed, save_speed
+    from .tasks import resolve_tasks
+
+    tasks = resolve_tasks([t for t in args.tasks.split(",") if t.strip()])
+    arms = [a for a in (args.algos.split(",") if args.algos else ARMS) if a]
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown:
+        raise SuiteError(f"unknown arm {unknown[0]!r}; valid arms: {', '.join(ARMS)}")
+    report = measure_speed(tasks, arms)
+    save_speed(report)
+    for task, row in report["steps_per_second"].items():
+        print(task, " ".join(f"{a}={v:.0f}" for a, v in row.items()))
+    print(f"saved {SPEED_FILE}")
+    return 0
 
 
 def cmd_arms(args) -> int:
@@ -99,13 +167,13 @@ def cmd_arms(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .store import load_runs
+    from .status import status_table
 
-    frame = load_runs(args.runs_dir)
-    if frame.empty:
+    grid = grid_args(args)
+    table = status_table(args.runs_dir, grid if any(v is not None for v in grid.values()) else None)
+    if table.empty:
         print(f"no runs under {args.runs_dir}")
         return 0
-    table = frame.groupby(["task", "arm_label", "status"]).size().unstack(fill_value=0)
     print(table.to_string())
     return 0
 
@@ -113,7 +181,8 @@ def cmd_status(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"run": cmd_run, "arms": cmd_arms, "status": cmd_status}[args.command](args)
+        commands = {"run": cmd_run, "arms": cmd_arms, "status": cmd_status, "speed": cmd_speed}
+        return commands[args.command](args)
     except (SuiteError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import math
 import os
-import traceback
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from algorithms import Arm, ConfigError, Trainer, make_arm
 from algorithms.config import config_dict, config_hash
 
 from .errors import SuiteError
-from .store import CONFIG, RecordLogger, RunRecord, atomic_write_json, environment_info
+from .store import CONFIG, RESULT, RecordLogger, RunRecord, atomic_write_json, environment_info
 from .tasks import PAPER_TASKS, resolve_tasks
 
 DEFAULT_SEEDS = 3  # PPO paper: 3 seeds per task
@@ -107,9 +103,10 @@ def plan(algos: Iterable[str] | str, tasks: Iterable[str] = PAPER_TASKS, seeds: 
 
 
 def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
-            stop_after: int | None = None) -> dict[str, Any]:
+            stop_after: int | None = None, on_row=None) -> dict[str, Any]:
     """Train one run to completion (or `stop_after` iterations), resuming from its
-    checkpoint; a run whose result says complete is not trained again."""
+    checkpoint; a run whose result says complete is not trained again. `on_row(row)` is
+    called with every progress row (for live displays)."""
     record = RunRecord(Path(runs_dir) / spec.key)
     result = record.result()
     if result is not None and result.get("status") == "complete":
@@ -124,7 +121,7 @@ def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
         record.clear()
         atomic_write_json(record.file(CONFIG), {**spec.config_record(), "environment": environment_info()})
         progress, episodes = [], []
-    logger = RecordLogger(record, progress, episodes)
+    logger = RecordLogger(record, progress, episodes, on_row=on_row)
     status = trainer.train(logger, checkpoint_every=checkpoint_every, stop_after=stop_after)
     if status == "stopped":
         return {"status": "partial", "iteration": trainer.iteration}
@@ -144,21 +141,14 @@ def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
     else:
         eval_returns = trainer.evaluate(EVAL_EPISODES)
         result.update(eval_score=float(np.mean(eval_returns)), eval_episodes=len(eval_returns))
-    atomic_write_json(record.file("result.json"), result)
+    atomic_write_json(record.file(RESULT), result)
     return result
 
 
-def _execute_guarded(spec: RunSpec, runs_dir: str, checkpoint_every: int) -> dict[str, Any]:
-    """One run in a worker process: one torch thread; an exception becomes a failed record."""
-    torch.set_num_threads(1)
-    try:
-        return execute(spec, runs_dir, checkpoint_every)
-    except Exception as err:  # the grid goes on; the failure is recorded with its traceback
-        failure = {"status": "failed", "task": spec.task, "arm": spec.arm.name,
-                   "arm_label": spec.arm.label, "config_hash": spec.run_hash, "seed": spec.seed,
-                   "error": f"{type(err).__name__}: {err}", "traceback": traceback.format_exc()}
-        atomic_write_json(Path(runs_dir) / spec.key / "result.json", failure)
-        return failure
+def failure_record(spec: RunSpec, err: BaseException, trace: str) -> dict[str, Any]:
+    return {"status": "failed", "task": spec.task, "arm": spec.arm.name, "arm_label": spec.arm.label,
+            "config_hash": spec.run_hash, "seed": spec.seed, "error": f"{type(err).__name__}: {err}",
+            "traceback": trace}
 
 
 def check_runs_dir(runs_dir: str | Path) -> Path:
@@ -171,35 +161,3 @@ def check_runs_dir(runs_dir: str | Path) -> Path:
     return path
 
 
-def run(algos: Iterable[str] | str = "ppo_clip", tasks: Iterable[str] = PAPER_TASKS,
-        seeds: int = DEFAULT_SEEDS, steps: int | str = DEFAULT_STEPS, runs_dir: str | Path = "runs",
-        workers: int = 1, checkpoint_every: int = 10, progress=print):
-    """Run the grid arms x tasks x seeds; returns a pandas DataFrame, one row per run.
-
-    The same as `python -m suite run`: complete runs are skipped, partial ones resume.
-    """
-    import pandas as pd
-
-    specs = plan(algos, tasks, seeds, steps)
-    runs_dir = check_runs_dir(runs_dir)
-    workers = parse_positive_int("workers", workers)
-    results = []
-    if workers == 1:
-        for spec in specs:
-            results.append(_execute_guarded(spec, str(runs_dir), checkpoint_every))
-            _report(progress, spec, results[-1], len(results), len(specs))
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_execute_guarded, spec, str(runs_dir), checkpoint_every) for spec in specs]
-            for spec, future in zip(specs, futures, strict=True):
-                results.append(future.result())
-                _report(progress, spec, results[-1], len(results), len(specs))
-    return pd.DataFrame(results)
-
-
-def _report(progress, spec: RunSpec, result: dict, done: int, total: int) -> None:
-    if progress is None:
-        return
-    score = result.get("score")
-    shown = f"score {score:.1f}" if isinstance(score, float) else result.get("error", "")
-    progress(f"[{done}/{total}] {spec.key}: {result['status']} {shown}")

@@ -146,13 +146,16 @@ class RecordLogger:
     and the checkpoint together at each checkpoint."""
 
     def __init__(self, record: RunRecord, progress: list[dict] | None = None,
-                 episodes: list[dict] | None = None):
+                 episodes: list[dict] | None = None, on_row=None):
         self.record = record
         self.progress = list(progress or [])
         self.episodes = list(episodes or [])
+        self.on_row = on_row
 
     def log_iteration(self, row: dict[str, float]) -> None:
         self.progress.append(dict(row))
+        if self.on_row is not None:
+            self.on_row(row)
 
     def log_episodes(self, episodes) -> None:
         self.episodes.extend({"global_step": e.global_step, "return": e.ret, "length": e.length}
@@ -195,7 +198,8 @@ def environment_info() -> dict[str, str]:
         pass
     return {"python": platform.python_version(), "torch": torch.__version__,
             "gymnasium": gymnasium.__version__, "mujoco": mujoco.__version__, "numpy": numpy.__version__,
-            "commit": git_commit(), "host": socket.gethostname(), "cpu": cpu}
+            "torch_threads": torch.get_num_threads(), "commit": git_commit(), "host": socket.gethostname(),
+            "cpu": cpu}
 
 
 def load_runs(runs_dir: str | Path = "runs"):

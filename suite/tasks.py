@@ -19,11 +19,18 @@ _SHORT = {task.split("-")[0].lower(): task for task in PAPER_TASKS}
 
 
 def resolve_task(name: str) -> str:
-    """A gymnasium id for `name`: a paper task's short name ("Hopper") or any registered id
-    whose action space the suite supports. Raises SuiteError naming the choices."""
+    """A gymnasium id for `name`: a paper task's short name ("Hopper"), any registered id, or
+    "module:Env-v0" for an env that module registers; its action space must be 1-D Box.
+    Raises SuiteError naming the choices."""
     name = name.strip()
     task = _SHORT.get(name.lower(), name)
-    if task not in gym.registry:
+    if ":" in task:  # "module:Env-v0": gymnasium imports the module, which registers the env
+        module = task.split(":", 1)[0]
+        try:
+            __import__(module)
+        except ImportError as err:
+            raise SuiteError(f"task {name!r}: cannot import module {module!r} ({err})") from None
+    if task.split(":")[-1] not in gym.registry:
         raise SuiteError(f"unknown task {name!r}; the paper's tasks: {', '.join(PAPER_TASKS)} "
                          "(or any registered gymnasium id with a 1-D Box action space)")
     env = gym.make(task, disable_env_checker=True)

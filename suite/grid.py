@@ -1,0 +1,385 @@
+"""The grid: every (task, arm, seed) run, on a local process pool or a Ray cluster.
+
+- One process per run, one torch thread each. Complete runs are not started; partial runs
+  resume from their checkpoint.
+- A run is trained only while its directory's lock (`run.lock`, an OS file lock released
+  when the process dies) is held, so two `suite run` on one runs dir never train the same
+  run twice: the second reports it as "busy" and goes on.
+- A run that raises is recorded as failed with its traceback; the grid goes on.
+- Ray: each run is a task (1 CPU, retried on worker loss). The driver sends the run's
+  partial records with it and writes the records the task returns, so workers need no
+  shared filesystem. A task trains with the same `execute` as the local backend.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from .errors import SuiteError
+from .presets import preset as get_preset
+from .runner import (
+    DEFAULT_SEEDS,
+    DEFAULT_STEPS,
+    RunSpec,
+    check_runs_dir,
+    execute,
+    failure_record,
+    parse_positive_int,
+    plan,
+)
+from .store import CHECKPOINT, RESULT, RunRecord, atomic_write_bytes, atomic_write_json
+from .tasks import PAPER_TASKS
+
+LOCK = "run.lock"
+BACKENDS = ("local", "ray")
+
+
+def resolve_grid(algos=None, tasks=None, seeds=None, steps=None, preset: str | None = None) -> list[RunSpec]:
+    """The runs of a grid; a preset fills what is not given."""
+    base = get_preset(preset) if preset else {}
+    return plan(algos if algos is not None else base.get("algos", "ppo_clip"),
+                tasks if tasks is not None else base.get("tasks", PAPER_TASKS),
+                seeds if seeds is not None else base.get("seeds", DEFAULT_SEEDS),
+                steps if steps is not None else base.get("steps", DEFAULT_STEPS))
+
+
+def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "runs",
+        workers: int | str | None = None, backend: str = "local", ray_address: str | None = None,
+        preset: str | None = None, wandb: bool = False, wandb_project: str = "pgsuite",
+        wandb_entity: str | None = None, checkpoint_every: int = 10, display: str = "auto"):
+    """Run a grid; returns a pandas DataFrame, one row per run, with a `trained` column.
+    The same as `python -m suite run`. `display`: "auto" (live table on a terminal, lines
+    otherwise), "lines", or "none"."""
+    import pandas as pd
+
+    specs = resolve_grid(algos, tasks, seeds, steps, preset)
+    runs_dir = check_runs_dir(runs_dir)
+    workers = parse_positive_int("workers", workers if workers is not None else os.cpu_count() or 1)
+    if backend not in BACKENDS:
+        raise SuiteError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+    logger = None
+    if wandb:
+        from .wandb_log import WandbLogger
+
+        logger = WandbLogger(wandb_project, wandb_entity, preset, runs_dir)
+
+    results: dict[str, dict[str, Any]] = {}
+    todo = []
+    for spec in specs:
+        record = RunRecord(runs_dir / spec.key)
+        done = _complete_result(record)
+        if done is not None:
+            results[spec.key] = {**done, "trained": False}
+        else:
+            todo.append(spec)
+    view = GridDisplay(specs, todo, display)
+
+    def finished(spec: RunSpec, result: dict[str, Any]) -> None:
+        results[spec.key] = result
+        if logger is not None and result.get("status") in ("complete", "diverged", "failed"):
+            logger.log_run(spec, runs_dir / spec.key)
+        view.finish(spec, result)
+
+    try:
+        if backend == "ray":
+            _run_ray(todo, runs_dir, checkpoint_every, ray_address, view, finished)
+        elif workers == 1 or len(todo) <= 1:
+            with one_torch_thread():
+                for spec in todo:
+                    view.start(spec)
+                    finished(spec, run_locked(spec, str(runs_dir), checkpoint_every,
+                                              on_row=lambda row, key=spec.key: view.row(key, row)))
+        else:
+            _run_pool(todo, runs_dir, checkpoint_every, workers, view, finished)
+    finally:
+        view.close()
+    frame = pd.DataFrame([{k: v for k, v in results[s.key].items() if k != "traceback"} for s in specs])
+    return frame
+
+
+@contextmanager
+def one_torch_thread():
+    """Train on one torch thread, as every worker process does (results depend on the
+    thread count: sums split across threads round differently); restore it afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _complete_result(record: RunRecord) -> dict[str, Any] | None:
+    try:
+        result = record.result()
+    except SuiteError:
+        return None  # a corrupt result is redone
+    return result if result is not None and result.get("status") == "complete" else None
+
+
+def run_locked(spec: RunSpec, runs_dir: str, checkpoint_every: int, on_row=None) -> dict[str, Any]:
+    """Train one run while holding its lock; an exception becomes a failed record."""
+    path = Path(runs_dir) / spec.key
+    path.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(path / LOCK)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return _note(spec, "busy", "being trained by another suite process")
+    try:
+        done = _complete_result(RunRecord(path))  # finished by another process meanwhile?
+        if done is not None:
+            return {**done, "trained": False}
+        return {**execute(spec, runs_dir, checkpoint_every, on_row=on_row), "trained": True}
+    except Exception as err:  # the grid goes on; the failure is recorded with its traceback
+        failure = failure_record(spec, err, traceback.format_exc())
+        atomic_write_json(path / RESULT, failure)
+        return {**failure, "trained": True}
+    finally:
+        lock.release()
+
+
+def _note(spec: RunSpec, status: str, error: str) -> dict[str, Any]:
+    """A result that is not a record: a run busy elsewhere, or a worker that died."""
+    return {"status": status, "task": spec.task, "arm": spec.arm.name, "arm_label": spec.arm.label,
+            "config_hash": spec.run_hash, "seed": spec.seed, "error": error, "trained": False}
+
+
+# -- local process pool --------------------------------------------------------------------
+_QUEUE = None
+
+
+def _worker_init(queue, parent_pid: int) -> None:
+    """One torch thread; report rows on `queue`; exit if the parent process dies (so a
+    killed grid leaves no orphan still training)."""
+    import torch
+
+    global _QUEUE
+    torch.set_num_threads(1)
+    _QUEUE = queue
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _pool_task(spec: RunSpec, runs_dir: str, checkpoint_every: int) -> dict[str, Any]:
+    _QUEUE.put(("start", spec.key, None))
+
+    def on_row(row):
+        _QUEUE.put(("row", spec.key, {"global_step": row["global_step"],
+                                      "steps_per_second": row["steps_per_second"]}))
+
+    return run_locked(spec, runs_dir, checkpoint_every, on_row=on_row)
+
+
+def _run_pool(todo, runs_dir, checkpoint_every, workers, view, finished) -> None:
+    context = get_context("spawn")
+    queue = context.Queue()
+    by_key = {spec.key: spec for spec in todo}
+    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context, initializer=_worker_init,
+                             initargs=(queue, os.getpid())) as pool:
+        pending = {pool.submit(_pool_task, spec, str(runs_dir), checkpoint_every): spec for spec in todo}
+        while pending:
+            done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            _drain(queue, by_key, view)
+            for future in done:
+                spec = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as err:  # the worker process itself died
+                    result = _note(spec, "failed", f"worker process lost: {type(err).__name__}: {err}")
+                finished(spec, result)
+        _drain(queue, by_key, view)
+
+
+def _drain(queue, by_key, view) -> None:
+    while True:
+        try:
+            kind, key, payload = queue.get_nowait()
+        except Exception:  # queue.Empty, or a queue closed under us
+            return
+        if kind == "start":
+            view.start(by_key[key])
+        else:
+            view.row(key, payload)
+
+
+# -- Ray ---------------------------------------------------------------------------------
+def _ray_task(spec: RunSpec, files: dict[str, bytes], checkpoint_every: int):
+    """Train in a private directory seeded with the driver's records; return the result
+    and every record file, for the driver to write."""
+    import torch
+
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / spec.key
+        path.mkdir(parents=True)
+        for name, data in files.items():
+            (path / name).write_bytes(data)
+        try:
+            result = execute(spec, scratch, checkpoint_every)
+        except Exception as err:
+            result = failure_record(spec, err, traceback.format_exc())
+            atomic_write_json(path / RESULT, result)
+        return result, _read_files(path)
+
+
+def _read_files(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
+            and p.name != LOCK}
+
+
+def _write_files(path: Path, files: dict[str, bytes]) -> None:
+    """Records first, then the checkpoint, the result last: a driver killed in between
+    leaves a run that resumes, never a result without its records."""
+    order = sorted(files, key=lambda n: (n == RESULT, n == CHECKPOINT))
+    for name in order:
+        atomic_write_bytes(path / name, files[name])
+    if RESULT not in files:
+        (path / RESULT).unlink(missing_ok=True)
+
+
+def _run_ray(todo, runs_dir, checkpoint_every, ray_address, view, finished) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise SuiteError("the ray backend needs ray: pip install -e '.[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=ray_address, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    task = ray.remote(num_cpus=1, max_retries=3)(_ray_task)
+    refs, locks = {}, {}
+    try:
+        for spec in todo:
+            path = runs_dir / spec.key
+            path.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(path / LOCK)
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                finished(spec, _note(spec, "busy", "being trained by another suite process"))
+                continue
+            done = _complete_result(RunRecord(path))
+            if done is not None:
+                lock.release()
+                finished(spec, {**done, "trained": False})
+                continue
+            locks[spec.key] = lock
+            refs[task.remote(spec, _read_files(path), checkpoint_every)] = spec
+            view.start(spec)
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
+            for ref in ready:
+                spec = refs.pop(ref)
+                try:
+                    result, files = ray.get(ref)
+                    _write_files(runs_dir / spec.key, files)
+                except Exception as err:  # the task failed beyond its retries
+                    result = failure_record(spec, err, traceback.format_exc())
+                    atomic_write_json(runs_dir / spec.key / RESULT, result)
+                locks.pop(spec.key).release()
+                finished(spec, {**result, "trained": True})
+    finally:
+        for lock in locks.values():
+            lock.release()
+        if started_here:
+            ray.shutdown()
+
+
+# -- display -------------------------------------------------------------------------------
+class GridDisplay:
+    """Runs done / total, aggregate env steps/s, ETA and the runs in flight: a live table on
+    a terminal (rich), a line per finished run otherwise."""
+
+    def __init__(self, specs: list[RunSpec], todo: list[RunSpec], mode: str = "auto"):
+        self.total = len(specs)
+        self.done = len(specs) - len(todo)
+        self.failed = 0
+        self.remaining_steps = {spec.key: spec.steps for spec in todo}
+        self.flight: dict[str, dict[str, float]] = {}
+        self.started = time.time()
+        if mode == "auto":
+            mode = "live" if sys.stdout.isatty() else "lines"
+        self.mode = mode
+        self.live = None
+        if mode == "live":
+            from rich.live import Live
+
+            self.live = Live(self._render(), refresh_per_second=2, transient=False)
+            self.live.start()
+        if mode != "none":
+            self._print(f"{self.total} runs: {self.done} already complete, {len(todo)} to train")
+
+    def _print(self, text: str) -> None:
+        if self.live is not None:
+            self.live.console.print(text)
+        elif self.mode == "lines":
+            print(text, flush=True)
+
+    def start(self, spec: RunSpec) -> None:
+        self.flight[spec.key] = {"step": 0, "sps": 0.0, "steps": spec.steps}
+        self._refresh()
+
+    def row(self, key: str, row: dict[str, float]) -> None:
+        if key in self.flight:
+            self.flight[key].update(step=row["global_step"], sps=row["steps_per_second"])
+            self.remaining_steps[key] = self.flight[key]["steps"] - row["global_step"]
+            self._refresh()
+
+    def finish(self, spec: RunSpec, result: dict[str, Any]) -> None:
+        self.flight.pop(spec.key, None)
+        self.remaining_steps.pop(spec.key, None)
+        self.done += 1
+        status = result.get("status")
+        self.failed += status == "failed"
+        score = result.get("score")
+        shown = f"score {score:.1f}" if isinstance(score, float) else result.get("error", "")
+        self._print(f"[{self.done}/{self.total}] {spec.key}: {status} {shown}")
+        self._refresh()
+
+    def summary(self) -> str:
+        rate = sum(f["sps"] for f in self.flight.values())
+        left = sum(self.remaining_steps.values())
+        eta = f"{left / rate / 60:.1f} min" if rate > 0 else "?"
+        return (f"runs {self.done}/{self.total} done, {self.failed} failed, {len(self.flight)} in flight | "
+                f"{rate:,.0f} env steps/s | ETA {eta} | elapsed {(time.time() - self.started) / 60:.1f} min")
+
+    def _render(self):
+        from rich.table import Table
+
+        table = Table(title=self.summary(), title_justify="left")
+        for column in ("run in flight", "step", "steps/s"):
+            table.add_column(column)
+        for key, f in sorted(self.flight.items()):
+            table.add_row(key, f"{int(f['step']):,}/{int(f['steps']):,}", f"{f['sps']:,.0f}")
+        return table
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self._render())
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+        if self.mode != "none":
+            print(self.summary(), flush=True)
