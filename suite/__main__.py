@@ -59,6 +59,29 @@ def build_parser() -> argparse.ArgumentParser:
     arms = commands.add_parser("arms", help="list the arms and every config key with its default and source")
     arms.add_argument("names", nargs="*", help="arms to describe (default all)")
 
+    random = commands.add_parser("random", help="measure the random policy's score per task (suite/data/)")
+    random.add_argument("--tasks", default=",".join(PAPER_TASKS), metavar="TASKS")
+    random.add_argument("--episodes", default="100", metavar="N", help="episodes per task (default 100)")
+    random.add_argument("--seed", default="0", metavar="S", help="env and action-space seed (default 0)")
+
+    table = commands.add_parser("table", help="the paper's Table 1 and per-task scores, from the runs dir")
+    table.add_argument("--runs-dir", default="runs", metavar="DIR")
+    table.add_argument("--normalize", default="paper", metavar="paper|reference",
+                       help="paper: random = 0, best setting = 1; reference: fixed reference scores = 1")
+    table.add_argument("--csv", default=None, metavar="FILE",
+                       help="also write Table 1 to FILE, the per-task table to FILE's stem + -per-task.csv")
+
+    board = commands.add_parser("leaderboard", help="write the leaderboard (README.md + figures)")
+    board.add_argument("--runs-dir", default="runs", metavar="DIR")
+    board.add_argument("--out", default="leaderboard", metavar="DIR")
+    board.add_argument("--normalize", default="paper", metavar="paper|reference")
+
+    rep = commands.add_parser("report", help="a wandb Report comparing the arms (offline: its spec, saved)")
+    rep.add_argument("--wandb-project", required=True, metavar="P")
+    rep.add_argument("--entity", default=None, metavar="E")
+    rep.add_argument("--runs-dir", default="runs", metavar="DIR")
+    rep.add_argument("--out", default="leaderboard", metavar="DIR", help="where the offline spec goes")
+
     status = commands.add_parser(
         "status", help="complete / partial / failed / corrupt per task and arm (and missing, given a grid)")
     add_grid_options(status, defaults=False)
@@ -166,6 +189,65 @@ def cmd_arms(args) -> int:
     return 0
 
 
+def cmd_random(args) -> int:
+    from .runner import parse_positive_int
+    from .scores import RANDOM_FILE, measure_random, save_random
+    from .tasks import resolve_tasks
+
+    tasks = resolve_tasks([t for t in args.tasks.split(",") if t.strip()])
+    episodes = parse_positive_int("episodes", args.episodes)
+    try:
+        seed = int(args.seed)
+    except ValueError:
+        raise SuiteError(f"seed {args.seed!r} is not a whole number") from None
+    report = measure_random(tasks, episodes, seed)
+    save_random(report)
+    for task, entry in report["scores"].items():
+        print(f"{task}: {entry['mean']:.2f} ± {entry['std']:.2f} over {entry['episodes']} episodes")
+    print(f"saved {RANDOM_FILE}")
+    return 0
+
+
+def cmd_table(args) -> int:
+    from .leaderboard import results
+    from .runner import check_runs_dir
+    from .tables import per_task, per_task_markdown, table1, table1_markdown
+
+    if not check_runs_dir(args.runs_dir).exists():
+        raise SuiteError(f"runs dir {args.runs_dir!r} does not exist")
+    frame, _ = results(args.runs_dir, args.normalize)
+    t1, pt = table1(frame), per_task(frame)
+    if len(t1):
+        print(table1_markdown(t1, args.normalize) + "\n")
+    print(per_task_markdown(pt))
+    if args.csv:
+        from pathlib import Path
+
+        from .store import atomic_write_text
+
+        path = Path(args.csv)
+        atomic_write_text(path, t1.to_csv(index=False))
+        atomic_write_text(path.with_name(path.stem + "-per-task.csv"), pt.to_csv(index=False))
+    return 0
+
+
+def cmd_leaderboard(args) -> int:
+    from .leaderboard import build
+    from .runner import check_runs_dir
+
+    if not check_runs_dir(args.runs_dir).exists():
+        raise SuiteError(f"runs dir {args.runs_dir!r} does not exist")
+    print(f"wrote {build(args.runs_dir, args.out, args.normalize)}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import report
+
+    print(report(args.wandb_project, args.entity, args.runs_dir, args.out))
+    return 0
+
+
 def cmd_status(args) -> int:
     from .status import status_table
 
@@ -181,7 +263,9 @@ def cmd_status(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        commands = {"run": cmd_run, "arms": cmd_arms, "status": cmd_status, "speed": cmd_speed}
+        commands = {"run": cmd_run, "arms": cmd_arms, "status": cmd_status, "speed": cmd_speed,
+                    "random": cmd_random, "table": cmd_table, "leaderboard": cmd_leaderboard,
+                    "report": cmd_report}
         return commands[args.command](args)
     except (SuiteError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,0 +1,120 @@
+"""Scores: the random-policy baseline, run scores as a table, and normalization.
+
+Normalized score = (score - random) / (top - random), where `top` is, by mode:
+- "paper": the highest per-task mean score (mean over seeds) among the settings being
+  compared, as the PPO paper did (random = 0, best = 1);
+- "reference": a fixed, checked-in score per task (suite/data/reference_scores.json), so
+  that adding an arm never moves another arm's number.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SuiteError
+from .store import atomic_write_json, read_json
+
+DATA = Path(__file__).parent / "data"
+RANDOM_FILE = DATA / "random_scores.json"
+REFERENCE_FILE = DATA / "reference_scores.json"
+PAPER_TABLE1_FILE = DATA / "paper_table1.json"
+MODES = ("paper", "reference")
+
+
+def measure_random(tasks: list[str], episodes: int = 100, seed: int = 0) -> dict:
+    """Mean return of uniformly random actions, `episodes` episodes per task. The env is
+    reset with `seed` once, the action space seeded with `seed`; later resets continue."""
+    import gymnasium as gym
+    import mujoco
+
+    from algorithms.rollout import make_env
+
+    table = {}
+    for task in tasks:
+        env = make_env(task)
+        env.action_space.seed(seed)
+        env.reset(seed=seed)
+        returns = []
+        for _ in range(episodes):
+            total, done = 0.0, False
+            while not done:
+                _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+                total += reward
+                done = terminated or truncated
+            returns.append(total)
+            env.reset()
+        table[task] = {"mean": float(np.mean(returns)), "std": float(np.std(returns)), "episodes": episodes,
+                       "seed": seed}
+    return {"policy": "uniform random actions (action_space.sample)", "scores": table,
+            "gymnasium": gym.__version__, "mujoco": mujoco.__version__}
+
+
+def save_random(report: dict, path: Path = RANDOM_FILE) -> None:
+    existing = read_json(path) if path.exists() else {"scores": {}}
+    merged = {**report, "scores": {**existing.get("scores", {}), **report["scores"]}}
+    atomic_write_json(path, merged)
+
+
+def random_scores(path: Path = RANDOM_FILE) -> dict[str, float]:
+    if not path.exists():
+        return {}
+    return {task: entry["mean"] for task, entry in read_json(path)["scores"].items()}
+
+
+def reference_scores(path: Path = REFERENCE_FILE) -> dict[str, float]:
+    return dict(read_json(path)["scores"])
+
+
+def paper_table1() -> dict[str, float]:
+    return dict(json.loads(PAPER_TABLE1_FILE.read_text())["settings"])
+
+
+def run_table(runs):
+    """From load_runs(): one row per run that has a result, with task, arm_label, seed,
+    status, score (NaN unless complete), plus the versions the records carry. Refuses
+    records that mix MuJoCo versions or versions of one task."""
+    import pandas as pd
+
+    if runs.empty:
+        raise SuiteError("no run records found")
+    frame = runs[runs["status"].isin(["complete", "diverged", "failed"])].copy()
+    if frame.empty:
+        raise SuiteError("no finished runs (complete, diverged or failed) found")
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").where(frame["status"] == "complete")
+    versions = frame["mujoco"].dropna().unique() if "mujoco" in frame else []
+    if len(versions) > 1:
+        raise SuiteError(f"records mix MuJoCo versions {sorted(versions)}; select one runs dir per version")
+    names = frame["task"].str.rsplit("-v", n=1).str[0]
+    mixed = frame.groupby(names)["task"].nunique()
+    if (mixed > 1).any():
+        name = mixed[mixed > 1].index[0]
+        found = sorted(frame.loc[names == name, "task"].unique())
+        raise SuiteError(f"records mix versions of one task: {', '.join(found)}; compare one version")
+    return frame.sort_values(["task", "arm_label", "seed"]).reset_index(drop=True)
+
+
+def normalize(frame, mode: str = "paper", randoms: dict[str, float] | None = None,
+              references: dict[str, float] | None = None):
+    """Adds `normalized` (NaN where the run has no score) and returns (frame, tops)."""
+    if mode not in MODES:
+        raise SuiteError(f"unknown normalization {mode!r}; valid: {', '.join(MODES)}")
+    randoms = random_scores() if randoms is None else randoms
+    missing = sorted(set(frame["task"]) - set(randoms))
+    if missing:
+        raise SuiteError(f"no random-policy score for {', '.join(missing)}; run python -m suite random")
+    if mode == "paper":
+        tops = frame.groupby(["task", "arm_label"])["score"].mean().groupby("task").max().to_dict()
+    else:
+        references = reference_scores() if references is None else references
+        absent = sorted(set(frame["task"]) - set(references))
+        if absent:
+            raise SuiteError(f"no reference score for {', '.join(absent)}")
+        tops = {task: references[task] for task in frame["task"].unique()}
+    frame = frame.copy()
+    low = frame["task"].map(randoms)
+    high = frame["task"].map(tops)
+    frame["normalized"] = (frame["score"] - low) / (high - low)
+    return frame, tops

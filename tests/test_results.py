@@ -1,0 +1,207 @@
+"""Results: normalization, Table 1, statistics, leaderboard, figures, wandb report."""
+
+import json
+import socket
+
+import numpy as np
+import pytest
+
+import suite
+from suite.__main__ import main
+from suite.leaderboard import build
+from suite.scores import normalize, run_table
+from suite.stats import aggregates, score_matrices
+from suite.store import atomic_write_json, atomic_write_text, csv_text, load_runs
+from suite.tables import table1
+
+RANDOM = {"Alpha-v5": 0.0, "Beta-v5": -10.0}
+REFERENCE = {"Alpha-v5": 190.0, "Beta-v5": 110.0}
+# (arm, overrides) -> task -> scores by seed
+SCORES = {
+    ("ppo_clip", ()): {"Alpha-v5": [100.0, 80.0], "Beta-v5": [10.0, 30.0]},
+    ("ppo_clip", (("clip_eps", "0.1"),)): {"Alpha-v5": [50.0, 70.0], "Beta-v5": [40.0, 60.0]},
+}
+
+
+def fake_run(runs, task, arm, overrides, seed, score, status="complete", steps=10_000):
+    label = ":".join([arm, *(f"{k}={v}" for k, v in overrides)])
+    path = runs / task / f"{label.replace(':', '_').replace('=', '-')}" / f"seed{seed}"
+    env = {"mujoco": "4.0.0", "gymnasium": "1.4.0", "torch": "2.13.0", "numpy": "2", "commit": "abc",
+           "cpu": "test cpu"}
+    atomic_write_json(path / "config.json", {"task": task, "arm": arm, "arm_label": label, "seed": seed,
+                                             "overrides": dict(overrides), "config_hash": label,
+                                             "environment": env})
+    result = {"status": status, "task": task, "arm": arm, "arm_label": label, "seed": seed, "steps": steps,
+              "score": score if status == "complete" else None, "wall_seconds": 10.0,
+              "steps_per_second": steps / 10.0}
+    atomic_write_json(path / "result.json", result)
+    rng = np.random.default_rng(seed)
+    episodes = [{"global_step": s, "return": (score or 0.0) * s / steps + rng.normal(), "length": 100}
+                for s in range(100, steps + 1, 100)]
+    atomic_write_text(path / "episodes.csv", csv_text(["global_step", "return", "length"], episodes))
+    return path
+
+
+@pytest.fixture
+def synthetic(tmp_path):
+    runs = tmp_path / "runs"
+    for (arm, overrides), by_task in SCORES.items():
+        for task, scores in by_task.items():
+            for seed, score in enumerate(scores):
+                fake_run(runs, task, arm, overrides, seed, score)
+    return runs
+
+
+def test_paper_normalization_and_table1_by_hand(synthetic):
+    frame, tops = normalize(run_table(load_runs(synthetic)), "paper", randoms=RANDOM)
+    # best per-task mean over settings: Alpha max(90, 60) = 90; Beta max(20, 50) = 50
+    assert tops == {"Alpha-v5": 90.0, "Beta-v5": 50.0}
+    clip02 = frame[frame["arm_label"] == "ppo_clip"].sort_values(["task", "seed"])["normalized"].to_numpy()
+    np.testing.assert_allclose(clip02, [100 / 90, 80 / 90, 20 / 60, 40 / 60])
+    t1 = table1(frame).set_index("setting")
+    assert list(t1.index) == ["Clipping, eps = 0.1", "Clipping, eps = 0.2"]  # the paper's order
+    assert t1.loc["Clipping, eps = 0.2", "score"] == pytest.approx(0.75)       # (10/9 + 8/9 + 1/3 + 2/3) / 4
+    assert t1.loc["Clipping, eps = 0.1", "score"] == pytest.approx(10 / 12)    # (5/9 + 7/9 + 5/6 + 7/6) / 4
+    assert t1.loc["Clipping, eps = 0.2", "paper"] == 0.82
+    assert t1.loc["Clipping, eps = 0.2", "difference"] == pytest.approx(0.75 - 0.82)
+    assert t1.loc["Clipping, eps = 0.2", "seeds"] == "4/4"
+    low, high = t1.loc["Clipping, eps = 0.2", ["ci_low", "ci_high"]]
+    assert low < 0.75 < high
+
+
+def test_reference_normalization_by_hand(synthetic):
+    frame, tops = normalize(run_table(load_runs(synthetic)), "reference", randoms=RANDOM,
+                            references=REFERENCE)
+    assert tops == REFERENCE
+    t1 = table1(frame).set_index("setting")
+    expected = np.mean([100 / 190, 80 / 190, 20 / 120, 40 / 120])
+    assert t1.loc["Clipping, eps = 0.2", "score"] == pytest.approx(expected)
+    # adding an arm never moves another arm's reference-normalized score
+    fake_run(synthetic, "Alpha-v5", "ppo_noclip", (), 0, 1000.0)
+    fake_run(synthetic, "Beta-v5", "ppo_noclip", (), 0, 1000.0)
+    frame2, _ = normalize(run_table(load_runs(synthetic)), "reference", randoms=RANDOM, references=REFERENCE)
+    assert table1(frame2).set_index("setting").loc["Clipping, eps = 0.2", "score"] == pytest.approx(expected)
+    frame3, _ = normalize(run_table(load_runs(synthetic)), "paper", randoms=RANDOM)
+    assert table1(frame3).set_index("setting").loc["Clipping, eps = 0.2", "score"] < 0.2  # paper mode moves
+
+
+def test_missing_and_diverged_seeds_are_reported_not_averaged(synthetic):
+    fake_run(synthetic, "Alpha-v5", "ppo_kl_fixed", (("beta", "3"),), 0, 90.0)
+    fake_run(synthetic, "Beta-v5", "ppo_kl_fixed", (("beta", "3"),), 0, 20.0)
+    fake_run(synthetic, "Beta-v5", "ppo_kl_fixed", (("beta", "3"),), 1, None, status="diverged")
+    frame, _ = normalize(run_table(load_runs(synthetic)), "paper", randoms=RANDOM)
+    row = table1(frame).set_index("setting").loc["Fixed KL, beta = 3"]
+    assert row["seeds"] == "2/4 (Alpha-v5: 1 missing; Beta-v5: 1 diverged)"
+    assert row["score"] == pytest.approx(np.mean([90 / 90, 30 / 60]))  # the two scored runs only
+    matrices, excluded = score_matrices(frame)
+    assert matrices["ppo_kl_fixed:beta=3"].shape == (1, 2)  # one scored run on each task
+    assert matrices["ppo_clip"].shape == (2, 2) and excluded == {}
+    fake_run(synthetic, "Alpha-v5", "ppo_noclip", (), 0, 10.0)  # no run at all on Beta-v5
+    frame, _ = normalize(run_table(load_runs(synthetic)), "paper", randoms=RANDOM)
+    matrices, excluded = score_matrices(frame)
+    assert "ppo_noclip" not in matrices
+    assert excluded == {"ppo_noclip": "scored runs per task differ: Alpha-v5 1, Beta-v5 0"}
+
+
+def test_statistics_reproducible_with_the_fixed_seed(synthetic):
+    frame, _ = normalize(run_table(load_runs(synthetic)), "paper", randoms=RANDOM)
+    matrices, _ = score_matrices(frame)
+    first = aggregates(matrices, seed=0, reps=500)
+    np.random.seed(12345)  # the global RNG's state must not matter
+    second = aggregates(matrices, seed=0, reps=500)
+    assert first.equals(second)
+    mean = first[(first["arm"] == "ppo_clip") & (first["aggregate"] == "mean")]["value"].item()
+    assert mean == pytest.approx(0.75)
+    # the seed is what fixes the CIs (on enough runs for the bootstrap to have spread)
+    rng = np.random.default_rng(0)
+    big = {"a": rng.normal(0.5, 0.2, (10, 5)), "b": rng.normal(0.6, 0.2, (10, 5))}
+    runs = [aggregates(big, seed=s, reps=500)[["ci_low", "ci_high"]] for s in (0, 0, 1)]
+    assert runs[0].equals(runs[1]) and not runs[0].equals(runs[2])
+
+
+def test_versions_are_never_mixed(synthetic):
+    fake_run(synthetic, "Alpha-v4", "ppo_clip", (), 0, 1.0)
+    with pytest.raises(suite.SuiteError, match="mix versions of one task: Alpha-v4, Alpha-v5"):
+        run_table(load_runs(synthetic))
+
+
+def _png_pixels(path):
+    import matplotlib.image
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return matplotlib.image.imread(path)
+
+
+def test_leaderboard_byte_identical_and_figures_follow_the_data(synthetic, tmp_path, monkeypatch):
+    monkeypatch.setattr("suite.scores.random_scores", lambda path=None: RANDOM)
+    out = tmp_path / "board"
+    build(synthetic, out)
+    first = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    build(synthetic, out)
+    assert {p.name: p.read_bytes() for p in sorted(out.iterdir())} == first
+    assert set(first) == {"README.md", "learning_curves.png", "aggregates.png", "performance_profiles.png"}
+    text = first["README.md"].decode()
+    assert text.startswith("<!-- GENERATED by `python -m suite leaderboard")
+    assert "| Clipping, eps = 0.2 | 0.75 [" in text and "| 0.82 | -0.07 | 4/4 |" in text
+    # a third arm adds a third curve: tab10's third colour (green) appears only then
+    green = np.array([0.173, 0.627, 0.173])
+
+    def has_green(image):
+        return bool((np.abs(image[..., :3] - green).max(axis=-1) < 0.02).any())
+
+    assert not has_green(_png_pixels(out / "learning_curves.png"))
+    for task in RANDOM:
+        for seed in (0, 1):
+            fake_run(synthetic, task, "ppo_noclip", (), seed, 5.0)
+    build(synthetic, out)
+    assert has_green(_png_pixels(out / "learning_curves.png"))
+
+
+def test_wandb_report_built_offline_with_panels(synthetic, monkeypatch):
+    pytest.importorskip("wandb_workspaces")
+    import wandb_workspaces.reports.v2 as wr
+
+    from suite.report import build_report, report_spec
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the report must be built without network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    report = build_report("suite-test", "someone", synthetic, leaderboard="# Leaderboard\n")
+    grids = [b for b in report.blocks if isinstance(b, wr.PanelGrid)]
+    assert [g.runsets[0].query for g in grids] == ["Alpha-v5", "Beta-v5"]
+    assert all(g.runsets[0].groupby == ["arm_label"] for g in grids)
+    titles = [p.title for g in grids for p in g.panels]
+    assert "Alpha-v5: episode_return" in titles and "Beta-v5: approx_kl" in titles
+    assert any(isinstance(b, wr.MarkdownBlock) and b.text.startswith("# Leaderboard") for b in report.blocks)
+    spec = json.loads(report_spec(report))
+    assert (spec["title"], spec["project"], spec["entity"]) == ("pgsuite: arm comparison", "suite-test", "someone")
+
+
+def test_report_offline_saves_spec(synthetic, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("wandb_workspaces")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    out = tmp_path / "board"
+    assert main(["report", "--wandb-project", "suite-test", "--runs-dir", str(synthetic),
+                 "--out", str(out)]) == 0
+    assert "offline: saved the report spec" in capsys.readouterr().out
+    assert json.loads((out / "wandb_report.json").read_text())["title"] == "pgsuite: arm comparison"
+
+
+def test_leaderboard_from_a_real_tiny_grid(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    frame = suite.run("ppo_clip,a2c", tasks=["InvertedPendulum-v5", "Swimmer-v5"], seeds=2, steps=4096,
+                      runs_dir=runs, workers=2, display="none")
+    assert (frame["status"] == "complete").all() and len(frame) == 8
+    assert main(["leaderboard", "--runs-dir", str(runs), "--out", str(tmp_path / "board")]) == 0
+    text = (tmp_path / "board" / "README.md").read_text()
+    assert "| Clipping, eps = 0.2 |" in text and "| a2c |" in text and "IQM" in text
+    assert "InvertedPendulum-v5" in text and "Swimmer-v5" in text
+    for name in ("learning_curves.png", "aggregates.png", "performance_profiles.png"):
+        assert _png_pixels(tmp_path / "board" / name).shape[0] > 100
+    assert main(["table", "--runs-dir", str(runs), "--csv", str(tmp_path / "t1.csv")]) == 0
+    import pandas as pd
+
+    assert pd.read_csv(tmp_path / "t1.csv")["setting"].tolist() == ["Clipping, eps = 0.2"]
+    assert set(pd.read_csv(tmp_path / "t1-per-task.csv")["arm"]) == {"ppo_clip", "a2c"}
