@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
@@ -33,6 +34,7 @@ from .runner import (
     DEFAULT_SEEDS,
     DEFAULT_STEPS,
     RunSpec,
+    check_config,
     check_runs_dir,
     execute,
     failure_record,
@@ -75,6 +77,8 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
 
         logger = WandbLogger(wandb_project, wandb_entity, preset, runs_dir)
 
+    for spec in specs:  # before anything is written
+        check_config(RunRecord(runs_dir / spec.key), spec)
     results: dict[str, dict[str, Any]] = {}
     todo = []
     for spec in specs:
@@ -205,8 +209,10 @@ def _run_pool(todo, runs_dir, checkpoint_every, workers, view, finished) -> None
                 spec = pending.pop(future)
                 try:
                     result = future.result()
-                except Exception as err:  # the worker process itself died
-                    result = _note(spec, "failed", f"worker process lost: {type(err).__name__}: {err}")
+                except BrokenProcessPool as err:  # the worker process itself died (OOM-killed, say)
+                    result = _note(spec, "failed", f"worker process lost: {err}")
+                except Exception as err:  # raised outside the run's own guard
+                    result = _note(spec, "failed", f"{type(err).__name__}: {err}")
                 finished(spec, result)
         _drain(queue, by_key, view)
 

@@ -15,6 +15,7 @@ from algorithms import Arm, ConfigError, Trainer, make_arm
 from algorithms.config import config_dict, config_hash
 
 from .errors import SuiteError
+from .faults import failpoint
 from .store import CONFIG, RESULT, RecordLogger, RunRecord, atomic_write_json, environment_info
 from .tasks import PAPER_TASKS, resolve_tasks
 
@@ -108,15 +109,16 @@ def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
     checkpoint; a run whose result says complete is not trained again. `on_row(row)` is
     called with every progress row (for live displays)."""
     record = RunRecord(Path(runs_dir) / spec.key)
-    result = record.result()
+    failpoint("run:start")
+    record.remove_stale_temp_files()
+    result = _readable(record.result)
     if result is not None and result.get("status") == "complete":
         return result
+    check_config(record, spec)
     trainer = Trainer(spec.task, spec.arm.algorithm, spec.arm.config, spec.seed, spec.steps)
-    state = record.load_checkpoint()
-    existing = record.config()
-    if state is not None and existing is not None and existing.get("config_hash") == spec.run_hash:
-        trainer.load_state_dict(state)
-        progress, episodes = record.records_until(trainer.global_step)
+    resumed = _resume(record, trainer) if _readable(record.config) is not None else None
+    if resumed is not None:
+        progress, episodes = resumed
     else:
         record.clear()
         atomic_write_json(record.file(CONFIG), {**spec.config_record(), "environment": environment_info()})
@@ -142,7 +144,37 @@ def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
         eval_returns = trainer.evaluate(EVAL_EPISODES)
         result.update(eval_score=float(np.mean(eval_returns)), eval_episodes=len(eval_returns))
     atomic_write_json(record.file(RESULT), result)
+    failpoint("run:end")
     return result
+
+
+def _readable(read):
+    """What `read()` returns, or None where the record is unreadable (it is redone)."""
+    try:
+        return read()
+    except SuiteError:
+        return None
+
+
+def _resume(record: RunRecord, trainer: Trainer) -> tuple[list, list] | None:
+    """Load the checkpoint and the records up to it; None (start over) if there is no
+    checkpoint or any of it is unreadable."""
+    try:
+        state = record.load_checkpoint()
+        if state is None:
+            return None
+        trainer.load_state_dict(state)
+        return record.records_until(trainer.global_step)
+    except (SuiteError, ValueError, KeyError, RuntimeError):
+        return None
+
+
+def check_config(record: RunRecord, spec: RunSpec) -> None:
+    """Refuse a run directory whose readable config.json is another config's."""
+    existing = _readable(record.config)
+    if existing is not None and existing.get("config_hash") != spec.run_hash:
+        raise SuiteError(f"{record.file(CONFIG)} has config_hash {existing.get('config_hash')!r}, expected "
+                         f"{spec.run_hash!r} for {spec.arm.label}; move the directory away to rerun it")
 
 
 def failure_record(spec: RunSpec, err: BaseException, trace: str) -> dict[str, Any]:
@@ -156,6 +188,8 @@ def check_runs_dir(runs_dir: str | Path) -> Path:
     if path.exists() and not path.is_dir():
         raise SuiteError(f"runs dir {str(path)!r} is a file, not a directory")
     probe = path if path.exists() else next((p for p in path.absolute().parents if p.exists()), Path("/"))
+    if not probe.is_dir():
+        raise SuiteError(f"runs dir {str(path)!r} is inside {str(probe)!r}, which is a file, not a directory")
     if not os.access(probe, os.W_OK):
         raise SuiteError(f"runs dir {str(path)!r} is not writable")
     return path

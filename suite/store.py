@@ -28,6 +28,7 @@ from typing import Any
 import torch
 
 from .errors import SuiteError
+from .faults import failpoint
 
 CONFIG, PROGRESS, EPISODES, RESULT, CHECKPOINT = (
     "config.json", "progress.csv", "episodes.csv", "result.json", "checkpoint.pt")
@@ -45,10 +46,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; records get the usual mode
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.write(data[: len(data) // 2])
+            failpoint("write:half")  # a crash in the middle of writing the temp file
+            handle.write(data[len(data) // 2:])
             handle.flush()
             os.fsync(handle.fileno())
+        failpoint("write:before_rename")
         os.replace(tmp, path)
+        failpoint("write:after_rename")
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -140,6 +145,11 @@ class RunRecord:
         for name in (PROGRESS, EPISODES, RESULT, CHECKPOINT):
             self.file(name).unlink(missing_ok=True)
 
+    def remove_stale_temp_files(self) -> None:
+        """Temp files a killed writer left behind (never read: records are renamed into place)."""
+        for stale in self.path.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+
 
 class RecordLogger:
     """The trainer's logger for a run directory: buffers rows in memory and writes the CSVs
@@ -153,6 +163,7 @@ class RecordLogger:
         self.on_row = on_row
 
     def log_iteration(self, row: dict[str, float]) -> None:
+        failpoint("row")
         self.progress.append(dict(row))
         if self.on_row is not None:
             self.on_row(row)

@@ -128,8 +128,11 @@ def per_task_markdown(table) -> str:
                 cells.append("-")
                 continue
             r = match.iloc[0]
-            text = f"{fmt(r['mean'], 1)} ± {fmt(r['std'], 1)} (n={r['complete']})"
             flags = [f"{r[s]} {s}" for s in ("diverged", "failed", "missing") if r[s]]
+            if not r["complete"]:  # nothing scored: say what happened, show no number
+                cells.append(", ".join(flags))
+                continue
+            text = f"{fmt(r['mean'], 1)} ± {fmt(r['std'], 1)} (n={r['complete']})"
             cells.append(text + (f", {', '.join(flags)}" if flags else ""))
         rows.append(cells)
     return markdown_table(["arm", *tasks], rows)

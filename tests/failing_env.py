@@ -19,3 +19,20 @@ class FailingPendulum(InvertedPendulumEnv):
 
 if "FailingPendulum-v0" not in gym.registry:
     gym.register("FailingPendulum-v0", entry_point=FailingPendulum, max_episode_steps=1000)
+
+
+class NaNPendulum(InvertedPendulumEnv):
+    """Returns a NaN observation from its 3000th step on: training must stop as diverged."""
+
+    steps = 0
+
+    def step(self, action):
+        NaNPendulum.steps += 1
+        obs, reward, terminated, truncated, info = super().step(action)
+        if NaNPendulum.steps >= FAIL_AFTER_STEPS:
+            obs = obs * float("nan")
+        return obs, reward, terminated, truncated, info
+
+
+if "NaNPendulum-v0" not in gym.registry:
+    gym.register("NaNPendulum-v0", entry_point=NaNPendulum, max_episode_steps=1000)
