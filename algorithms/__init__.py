@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from .a2c import A2C, A2CConfig
 from .config import BaseConfig, ConfigError, config_dict, config_hash, with_overrides
 from .ppo import PPO, PPOConfig
+from .toggles import apply_preset, preset_name, set_toggles
 from .trainer import Algorithm, Rollout, Trainer
 from .trpo import TRPO, TRPOConfig
 from .vpg import VPG, VPGConfig
@@ -42,6 +43,11 @@ class Arm:
         return ":".join([self.name, *(f"{k}={v}" for k, v in self.overrides)])
 
     @property
+    def optimizations(self) -> str:
+        """The code-level preset the resolved config matches: minimal, baselines, all or custom."""
+        return preset_name(self.config, ARMS[self.name][1])
+
+    @property
     def config_hash(self) -> str:
         return config_hash({"arm": self.name, "algorithm": self.algorithm.__name__,
                             "config": config_dict(self.config)})
@@ -59,8 +65,14 @@ def make_arm(spec: str) -> Arm:
         if not sep or not key.strip() or not value.strip():
             raise ConfigError(f"malformed override {part!r} in {spec!r}; expected key=value")
         overrides[key.strip()] = value.strip()
-    config = with_overrides(default, overrides, owner=f"arm {name}")
-    shown = tuple((k, _show(getattr(config, k))) for k in overrides)
+    # preset= and on=/off= (code-level toggles) first, then plain field overrides
+    preset = overrides.pop("preset", None)
+    config = apply_preset(default, preset) if preset else default
+    switches = {k: overrides.pop(k).split("+") for k in ("on", "off") if k in overrides}
+    config = set_toggles(config, on=switches.get("on", []), off=switches.get("off", []))
+    config = with_overrides(config, overrides, owner=f"arm {name}")
+    shown = tuple(([("preset", preset)] if preset else []) + [(k, "+".join(v)) for k, v in switches.items()]
+                  + [(k, _show(getattr(config, k))) for k in overrides])
     return Arm(name, algorithm, config, shown)
 
 

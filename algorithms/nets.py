@@ -74,20 +74,56 @@ class GaussianPolicy(nn.Module):
         """KL[old || new] per state."""
         return gaussian_kl(old[0], old[1], new[0], new[1])
 
-    def numpy_actor(self) -> NumpyActor:
-        linears = [m for m in self.mean_net if isinstance(m, nn.Linear)]
-        weights = [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in linears]
-        return NumpyActor(weights, self.log_std.detach().numpy().copy())
+    def numpy_actor(self) -> GaussianActor:
+        return GaussianActor(_numpy_weights(self.mean_net), self.log_std.detach().numpy().copy())
 
 
-class NumpyActor:
-    """A frozen copy of the Gaussian policy for acting: numpy float32, no autograd."""
+class CategoricalPolicy(nn.Module):
+    """pi(a|s) = Categorical(softmax(logits_net(s))) for Discrete action spaces. Actions are
+    carried as float vectors of length 1 (the index), like the Gaussian policy's vectors."""
 
-    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]], log_std: np.ndarray):
+    def __init__(self, obs_dim: int, num_actions: int, hidden: tuple[int, ...], ortho_init: bool,
+                 generator: torch.Generator):
+        super().__init__()
+        self.logits_net = mlp([obs_dim, *hidden, num_actions])
+        init_mlp(self.logits_net, head_gain=0.01, ortho=ortho_init, generator=generator)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor]:
+        return self.dist_params(obs)
+
+    def dist_params(self, obs: torch.Tensor) -> tuple[torch.Tensor]:
+        """(log-probabilities [B, num_actions],)."""
+        return (torch.log_softmax(self.logits_net(obs), dim=-1),)
+
+    @staticmethod
+    def log_prob(params: tuple[torch.Tensor], actions: torch.Tensor) -> torch.Tensor:
+        return params[0].gather(-1, actions.long().reshape(-1, 1)).squeeze(-1)
+
+    @staticmethod
+    def entropy(params: tuple[torch.Tensor]) -> torch.Tensor:
+        return -(params[0].exp() * params[0]).sum(-1)
+
+    @staticmethod
+    def kl(old: tuple[torch.Tensor], new: tuple[torch.Tensor]) -> torch.Tensor:
+        """KL[old || new] per state."""
+        return (old[0].exp() * (old[0] - new[0])).sum(-1)
+
+    def numpy_actor(self) -> CategoricalActor:
+        return CategoricalActor(_numpy_weights(self.logits_net))
+
+
+def _numpy_weights(net: nn.Sequential) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy())
+            for m in net if isinstance(m, nn.Linear)]
+
+
+class NumpyMLP:
+    """A frozen copy of a tanh MLP for acting: numpy float32, no autograd."""
+
+    def __init__(self, weights: list[tuple[np.ndarray, np.ndarray]]):
         self.weights = weights
-        self.std = np.exp(log_std).astype(np.float32)
 
-    def mean(self, obs: np.ndarray) -> np.ndarray:
+    def forward(self, obs: np.ndarray) -> np.ndarray:
         h = obs
         last = len(self.weights) - 1
         for i, (w, b) in enumerate(self.weights):
@@ -96,9 +132,33 @@ class NumpyActor:
                 h = np.tanh(h)
         return h
 
+
+class GaussianActor(NumpyMLP):
+    def __init__(self, weights, log_std: np.ndarray):
+        super().__init__(weights)
+        self.std = np.exp(log_std).astype(np.float32)
+
     def sample(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        mean = self.mean(obs)
+        mean = self.forward(obs)
         return mean + self.std * rng.standard_normal(mean.shape, dtype=np.float32)
+
+    def deterministic(self, obs: np.ndarray) -> np.ndarray:
+        """The mean action."""
+        return self.forward(obs)
+
+
+class CategoricalActor(NumpyMLP):
+    def sample(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        logits = self.forward(obs)
+        probs = np.exp(logits - logits.max(-1, keepdims=True))
+        cumulative = np.cumsum(probs / probs.sum(-1, keepdims=True), axis=-1)
+        draws = rng.random((logits.shape[0], 1), dtype=np.float32)
+        index = np.minimum((cumulative < draws).sum(-1), logits.shape[-1] - 1)
+        return index.astype(np.float32)[:, None]
+
+    def deterministic(self, obs: np.ndarray) -> np.ndarray:
+        """The most probable action."""
+        return self.forward(obs).argmax(-1).astype(np.float32)[:, None]
 
 
 class ValueNet(nn.Module):

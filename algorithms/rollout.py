@@ -27,6 +27,23 @@ def make_env(env_id: str) -> gym.Env:
     return gym.make(env_id, disable_env_checker=True)
 
 
+class ActionAdapter:
+    """A policy's action vector ([dim] float32) as the env takes it: clipped to a Box's
+    bounds, or the index of a Discrete action."""
+
+    def __init__(self, space: gym.Space):
+        if isinstance(space, gym.spaces.Discrete):
+            self.dim, self.discrete = 1, True
+        elif isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
+            self.dim, self.discrete = space.shape[0], False
+            self.low, self.high = space.low, space.high
+        else:
+            raise ValueError(f"only 1-D Box and Discrete action spaces are supported, not {space}")
+
+    def to_env(self, action: np.ndarray):
+        return int(action[0]) if self.discrete else np.clip(action, self.low, self.high)
+
+
 @dataclass
 class Episode:
     global_step: int  # env steps taken by the run when the episode ended
@@ -52,8 +69,7 @@ class RolloutCollector:
     def __init__(self, envs: list[gym.Env], config: BaseConfig, seeds: list[int]):
         self.envs = envs
         self.config = config
-        space = envs[0].action_space
-        self.low, self.high = space.low, space.high
+        self.adapter = ActionAdapter(envs[0].action_space)
         obs_shape = envs[0].observation_space.shape
         self.obs_normalizer = ObsNormalizer(obs_shape, config.obs_clip, config.obs_norm)
         self.reward_scaler = RewardScaler(len(envs), config.gamma, config.reward_clip, config.reward_scale)
@@ -82,7 +98,7 @@ class RolloutCollector:
     def collect(self, actor, rng: np.random.Generator, global_step: int) -> tuple[RawBatch, list[Episode]]:
         T, N = self.config.num_steps, len(self.envs)
         obs_dim = self.obs.shape[1]
-        act_dim = self.low.shape[0]
+        act_dim = self.adapter.dim
         obs_buf = np.empty((T, N, obs_dim), dtype=np.float32)
         act_buf = np.empty((T, N, act_dim), dtype=np.float32)
         rew_buf = np.empty((T, N), dtype=np.float64)
@@ -98,9 +114,8 @@ class RolloutCollector:
             act_buf[t] = actions
             global_step += N
             for i, env in enumerate(self.envs):
-                action = np.clip(actions[i], self.low, self.high)
-                obs, reward, terminated, truncated, _ = env.step(action)
-                self.episode_actions[i].append(action)
+                obs, reward, terminated, truncated, _ = env.step(self.adapter.to_env(actions[i]))
+                self.episode_actions[i].append(actions[i])
                 self.episode_return[i] += reward
                 self.episode_length[i] += 1
                 raw_rewards[i] = reward
@@ -125,7 +140,7 @@ class RolloutCollector:
             "obs_normalizer": self.obs_normalizer.rms.state_dict(),
             "reward_scaler": self.reward_scaler.state_dict(),
             "episode_rng_state": copy.deepcopy(self.episode_rng_state),
-            "episode_actions": [np.array(a, dtype=np.float32).reshape(len(a), self.low.shape[0])
+            "episode_actions": [np.array(a, dtype=np.float32).reshape(len(a), self.adapter.dim)
                                 for a in self.episode_actions],
         }
 
@@ -138,7 +153,7 @@ class RolloutCollector:
             obs = self._start_episode(i)
             actions = state["episode_actions"][i]
             for action in (actions.numpy() if hasattr(actions, "numpy") else np.asarray(actions, np.float32)):
-                obs, reward, terminated, truncated, _ = env.step(action)
+                obs, reward, terminated, truncated, _ = env.step(self.adapter.to_env(action))
                 if terminated or truncated:
                     raise RuntimeError("checkpoint replay ended an episode early: the environment "
                                        "is not deterministic, or the checkpoint is from another task")
@@ -150,16 +165,17 @@ class RolloutCollector:
 
 
 def evaluate(env: gym.Env, actor, obs_normalizer: ObsNormalizer, episodes: int, seed: int) -> list[float]:
-    """Returns of `episodes` episodes taking the policy's mean action, with the observation
-    statistics frozen as they are; the env is seeded once with `seed`."""
-    low, high = env.action_space.low, env.action_space.high
+    """Returns of `episodes` episodes taking the policy's deterministic action (Gaussian: the
+    mean; categorical: the most probable), with the observation statistics frozen as they
+    are; the env is seeded once with `seed`."""
+    adapter = ActionAdapter(env.action_space)
     returns = []
     obs, _ = env.reset(seed=seed)
     for _ in range(episodes):
         total, done = 0.0, False
         while not done:
-            action = np.clip(actor.mean(obs_normalizer(obs[None]))[0], low, high)
-            obs, reward, terminated, truncated, _ = env.step(action)
+            action = actor.deterministic(obs_normalizer(np.asarray(obs, dtype=np.float64)[None]))[0]
+            obs, reward, terminated, truncated, _ = env.step(adapter.to_env(action))
             total += reward
             done = terminated or truncated
         returns.append(total)

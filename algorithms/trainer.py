@@ -13,13 +13,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import gymnasium as gym
 import numpy as np
 import torch
 
 from .advantages import gae
 from .config import BaseConfig, ConfigError
 from .losses import explained_variance
-from .nets import GaussianPolicy, ValueNet
+from .nets import CategoricalPolicy, GaussianPolicy, ValueNet
 from .rollout import Episode, RawBatch, RolloutCollector, evaluate, make_env
 
 CHECKPOINT_FORMAT = 1
@@ -48,7 +49,7 @@ class Rollout:
 class Algorithm:
     """Base for the algorithms: holds the networks; subclasses implement `update`."""
 
-    def __init__(self, config: BaseConfig, policy: GaussianPolicy, value_fn: ValueNet,
+    def __init__(self, config: BaseConfig, policy: GaussianPolicy | CategoricalPolicy, value_fn: ValueNet,
                  rng: np.random.Generator):
         self.config, self.policy, self.value_fn, self.rng = config, policy, value_fn, rng
 
@@ -105,11 +106,14 @@ class Trainer:
 
         envs = [make_env(env_id) for _ in range(config.num_envs)]
         space = envs[0].action_space
-        if not hasattr(space, "low") or len(space.shape) != 1:
-            raise ConfigError(f"{env_id}: only 1-D Box action spaces are supported, not {space}")
         obs_dim = envs[0].observation_space.shape[0]
-        self.policy = GaussianPolicy(obs_dim, space.shape[0], config.hidden_sizes, config.init_log_std,
-                                     config.ortho_init, generator)
+        if isinstance(space, gym.spaces.Discrete):
+            self.policy = CategoricalPolicy(obs_dim, int(space.n), config.hidden_sizes, config.ortho_init, generator)
+        elif isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
+            self.policy = GaussianPolicy(obs_dim, space.shape[0], config.hidden_sizes, config.init_log_std,
+                                         config.ortho_init, generator)
+        else:
+            raise ConfigError(f"{env_id}: only 1-D Box and Discrete action spaces are supported, not {space}")
         self.value_fn = ValueNet(obs_dim, config.hidden_sizes, config.ortho_init, generator)
         self.algorithm = algorithm(config, self.policy, self.value_fn, self.update_rng)
         self.collector = RolloutCollector(envs, config, env_seeds)

@@ -10,11 +10,11 @@ Everything the CLI does is callable from Python under the same names:
 from .errors import SuiteError
 from .grid import resolve_grid, run
 from .presets import PRESETS
-from .runner import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, execute, plan
+from .runner import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, evaluate, execute, plan
 from .status import status_table as status
 from .store import load_episodes, load_progress, load_runs
 from .tasks import PAPER_TASKS, resolve_task
 
-__all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PAPER_TASKS", "PRESETS", "RunSpec", "SuiteError", "execute",
+__all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PAPER_TASKS", "PRESETS", "RunSpec", "SuiteError", "evaluate", "execute",
            "load_episodes", "load_progress", "load_runs", "plan", "resolve_grid", "resolve_task", "run",
            "status"]

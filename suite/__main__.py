@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--runs-dir", default="runs", metavar="DIR")
     rep.add_argument("--out", default="leaderboard", metavar="DIR", help="where the offline spec goes")
 
+    ev = commands.add_parser("evaluate", help="evaluate a saved run's checkpoint (deterministic actions)")
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory: runs/<task>/<arm>-<hash>/seed<k>")
+    ev.add_argument("--episodes", default="10", metavar="N")
+
     status = commands.add_parser(
         "status", help="complete / partial / failed / corrupt per task and arm (and missing, given a grid)")
     add_grid_options(status, defaults=False)
@@ -111,12 +115,16 @@ def add_grid_options(parser, defaults: bool = True) -> None:
                         help="env steps per run; 1000000 or 1e6 (default 1e6, as the paper). "
                              "A run does whole iterations: floor(STEPS / batch) of them.")
     parser.add_argument("--runs-dir", default="runs", metavar="DIR", help="where records go (default runs/)")
+    parser.add_argument("--ablate", default=None, metavar="TOGGLES",
+                        help="comma-separated code-level toggles (obs_norm, reward_scale, ortho_init, lr_anneal, "
+                             "grad_clip, value_clip, adv_norm, adam_eps, entropy): every arm becomes the 2^k "
+                             "arms with them on and off, named by what is on")
 
 
 def grid_args(args) -> dict:
     tasks = None if args.tasks is None else [t for t in args.tasks.split(",") if t.strip()]
     return {"algos": args.algos, "tasks": tasks, "seeds": args.seeds, "steps": args.steps,
-            "preset": args.preset}
+            "preset": args.preset, "ablate": args.ablate}
 
 
 def cmd_run(args) -> int:
@@ -248,6 +256,15 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from .runner import evaluate, parse_positive_int
+
+    returns = evaluate(args.run_dir, parse_positive_int("episodes", args.episodes))
+    print(f"mean return {sum(returns) / len(returns):.2f} over {len(returns)} episodes: "
+          + " ".join(f"{r:.1f}" for r in returns))
+    return 0
+
+
 def cmd_status(args) -> int:
     from .status import status_table
 
@@ -265,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"run": cmd_run, "arms": cmd_arms, "status": cmd_status, "speed": cmd_speed,
                     "random": cmd_random, "table": cmd_table, "leaderboard": cmd_leaderboard,
-                    "report": cmd_report}
+                    "report": cmd_report, "evaluate": cmd_evaluate}
         return commands[args.command](args)
     except (SuiteError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -28,6 +28,8 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
+from algorithms.toggles import ablation_specs
+
 from .errors import SuiteError
 from .presets import preset as get_preset
 from .runner import (
@@ -40,6 +42,7 @@ from .runner import (
     failure_record,
     parse_positive_int,
     plan,
+    split_arm_specs,
 )
 from .store import CHECKPOINT, RESULT, RunRecord, atomic_write_bytes, atomic_write_json
 from .tasks import PAPER_TASKS
@@ -48,10 +51,17 @@ LOCK = "run.lock"
 BACKENDS = ("local", "ray")
 
 
-def resolve_grid(algos=None, tasks=None, seeds=None, steps=None, preset: str | None = None) -> list[RunSpec]:
-    """The runs of a grid; a preset fills what is not given."""
+def resolve_grid(algos=None, tasks=None, seeds=None, steps=None, preset: str | None = None,
+                 ablate: str | list[str] | None = None) -> list[RunSpec]:
+    """The runs of a grid; a preset fills what is not given. `ablate` (toggle names) expands
+    every arm into the 2^k combinations of those toggles on and off."""
     base = get_preset(preset) if preset else {}
-    return plan(algos if algos is not None else base.get("algos", "ppo_clip"),
+    algos = algos if algos is not None else base.get("algos", "ppo_clip")
+    if ablate:
+        names = [n.strip() for n in (ablate.split(",") if isinstance(ablate, str) else ablate) if n.strip()]
+        specs = split_arm_specs(algos) if isinstance(algos, str) else list(algos)
+        algos = [expanded for spec in specs for expanded in ablation_specs(spec, names)]
+    return plan(algos,
                 tasks if tasks is not None else base.get("tasks", PAPER_TASKS),
                 seeds if seeds is not None else base.get("seeds", DEFAULT_SEEDS),
                 steps if steps is not None else base.get("steps", DEFAULT_STEPS))
@@ -59,14 +69,15 @@ def resolve_grid(algos=None, tasks=None, seeds=None, steps=None, preset: str | N
 
 def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "runs",
         workers: int | str | None = None, backend: str = "local", ray_address: str | None = None,
-        preset: str | None = None, wandb: bool = False, wandb_project: str = "pgsuite",
+        preset: str | None = None, ablate: str | list[str] | None = None, wandb: bool = False,
+        wandb_project: str = "pgsuite",
         wandb_entity: str | None = None, checkpoint_every: int = 10, display: str = "auto"):
     """Run a grid; returns a pandas DataFrame, one row per run, with a `trained` column.
     The same as `python -m suite run`. `display`: "auto" (live table on a terminal, lines
     otherwise), "lines", or "none"."""
     import pandas as pd
 
-    specs = resolve_grid(algos, tasks, seeds, steps, preset)
+    specs = resolve_grid(algos, tasks, seeds, steps, preset, ablate)
     runs_dir = check_runs_dir(runs_dir)
     workers = parse_positive_int("workers", workers if workers is not None else os.cpu_count() or 1)
     if backend not in BACKENDS:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .ablation import paired_differences, toggle_effects
 from .errors import SuiteError
 from .scores import normalize, run_table
 from .stats import (
@@ -23,7 +24,7 @@ from .tables import fmt, markdown_table, per_task, per_task_markdown, table1, ta
 
 TAUS = np.linspace(-0.5, 1.5, 81)
 FIGURES = {"curves": "learning_curves.png", "aggregates": "aggregates.png",
-           "profiles": "performance_profiles.png"}
+           "profiles": "performance_profiles.png", "ablation": "toggle_effects.png"}
 
 
 def results(runs_dir: str | Path, mode: str = "paper"):
@@ -89,6 +90,16 @@ def build(runs_dir: str | Path = "runs", out: str | Path = "leaderboard", mode: 
                                       for r in poi.sort_values(["x", "y"]).itertuples()]), ""]
     for arm, why in sorted(excluded.items()):
         parts.append(f"- left out of the rliable statistics: {arm} ({why})")
+    effects = toggle_effects(frame, seed=seed)
+    if len(effects):
+        plots.toggle_histograms(paired_differences(frame), out / FIGURES["ablation"])
+        figure_lines.append(f"![toggle effects]({FIGURES['ablation']})")
+        parts += ["", "## Ablation: the effect of each code-level toggle", "",
+                  f"Mean over pairs of runs (same arm, task, seed; only this toggle differs) of normalized "
+                  f"score with the toggle on minus off ({mode} normalization), 95% bootstrap CI.", "",
+                  markdown_table(["toggle", "pairs", "effect [95% CI]"],
+                                 [[r.toggle, str(r.pairs), f"{fmt(r.effect)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]"]
+                                  for r in effects.itertuples()])]
     parts += ["", "## Figures", "", *figure_lines, "", "## Provenance", "", provenance(frame), ""]
     atomic_write_text(out / "README.md", "\n".join(parts))
     return out / "README.md"

@@ -99,6 +99,22 @@ def interval_estimates(aggregates, path: Path) -> None:
     _save(fig, path)
 
 
+def toggle_histograms(diffs: dict[str, list[float]], path: Path) -> None:
+    """One histogram per toggle of the paired differences normalized(on) - normalized(off)."""
+    plt = _figure()
+    names = sorted(diffs)
+    fig, axes = plt.subplots(1, len(names), figsize=(3 * len(names), 2.6), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=True):
+        values = np.asarray(diffs[name])
+        span = (float(values.min()) - 0.05, float(values.max()) + 0.05)  # equal values still get bins
+        ax.hist(values, bins=min(20, max(5, len(values))), range=span, color="tab:blue", alpha=0.8)
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_title(f"{name} on - off", fontsize=9)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def performance_profiles(taus: np.ndarray, points: dict, intervals: dict, path: Path) -> None:
     plt = _figure()
     fig, ax = plt.subplots(figsize=(5, 3.5))

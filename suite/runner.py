@@ -43,6 +43,7 @@ class RunSpec:
 
     def config_record(self) -> dict[str, Any]:
         return {"task": self.task, "arm": self.arm.name, "arm_label": self.arm.label,
+                "optimizations": self.arm.optimizations,
                 "algorithm": self.arm.algorithm.__name__, "overrides": dict(self.arm.overrides),
                 "config": config_dict(self.arm.config), "config_hash": self.run_hash,
                 "seed": self.seed, "steps": self.steps}
@@ -146,6 +147,21 @@ def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
     atomic_write_json(record.file(RESULT), result)
     failpoint("run:end")
     return result
+
+
+def evaluate(run_path: str | Path, episodes: int = EVAL_EPISODES) -> list[float]:
+    """Returns of `episodes` deterministic-action episodes of a saved run, from its
+    checkpoint: the saved networks and the saved observation statistics (frozen), on the
+    run's separately seeded evaluation env."""
+    record = RunRecord(Path(run_path))
+    config = record.config()
+    state = record.load_checkpoint()
+    if config is None or state is None:
+        raise SuiteError(f"{run_path}: needs config.json and checkpoint.pt to evaluate")
+    spec = plan(config["arm_label"], [config["task"]], seeds=config["seed"] + 1, steps=config["steps"])[-1]
+    trainer = Trainer(spec.task, spec.arm.algorithm, spec.arm.config, spec.seed, spec.steps)
+    trainer.load_state_dict(state)
+    return trainer.evaluate(episodes)
 
 
 def _readable(read):

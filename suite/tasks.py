@@ -32,12 +32,14 @@ def resolve_task(name: str) -> str:
             raise SuiteError(f"task {name!r}: cannot import module {module!r} ({err})") from None
     if task.split(":")[-1] not in gym.registry:
         raise SuiteError(f"unknown task {name!r}; the paper's tasks: {', '.join(PAPER_TASKS)} "
-                         "(or any registered gymnasium id with a 1-D Box action space)")
+                         "(or any registered gymnasium id with a 1-D Box or Discrete action space)")
     env = gym.make(task, disable_env_checker=True)
     try:
         space = env.action_space
-        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
-            raise SuiteError(f"task {task!r} has action space {space}; only 1-D Box actions are supported")
+        supported = isinstance(space, gym.spaces.Discrete) or (
+            isinstance(space, gym.spaces.Box) and len(space.shape) == 1)
+        if not supported:
+            raise SuiteError(f"task {task!r} has action space {space}; only 1-D Box and Discrete are supported")
     finally:
         env.close()
     return task

@@ -27,7 +27,7 @@ BAD_INPUTS = [
     (["--steps", "1000"], "steps=1000 is less than one iteration of ppo_clip (2048 transitions)"),
     (["--seeds", "0"], "seeds '0' must be >= 1"),
     (["--workers", "x"], "workers 'x' is not a whole number"),
-    (["--tasks", "CartPole-v1"], "only 1-D Box actions are supported"),
+    (["--tasks", "json:Nope-v0"], "unknown task 'json:Nope-v0'"),
 ]
 
 

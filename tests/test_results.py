@@ -205,3 +205,33 @@ def test_leaderboard_from_a_real_tiny_grid(tmp_path, capsys):
 
     assert pd.read_csv(tmp_path / "t1.csv")["setting"].tolist() == ["Clipping, eps = 0.2"]
     assert set(pd.read_csv(tmp_path / "t1-per-task.csv")["arm"]) == {"ppo_clip", "a2c"}
+
+
+def test_ablation_effects_by_hand(tmp_path, monkeypatch):
+    from suite.ablation import paired_differences, toggle_effects
+
+    runs = tmp_path / "runs"
+    randoms = {"Alpha-v5": 0.0}
+    # score = 50 + 30 * value_clip + 10 * ortho_init (+1 on seed 1): value_clip is worth 0.3 of the
+    # top (90 -> normalized / 91 for the best mean), ortho_init 0.1
+    for seed in (0, 1):
+        for vc in (False, True):
+            for oi in (False, True):
+                on = [n for n, s in (("value_clip", vc), ("ortho_init", oi)) if s]
+                off = [n for n, s in (("value_clip", vc), ("ortho_init", oi)) if not s]
+                overrides = tuple(x for x in (("on", "+".join(on)), ("off", "+".join(off))) if x[1])
+                fake_run(runs, "Alpha-v5", "ppo_clip", overrides, seed, 50.0 + 30 * vc + 10 * oi + seed)
+    frame, tops = normalize(run_table(load_runs(runs)), "paper", randoms=randoms)
+    assert tops == {"Alpha-v5": 90.5}
+    diffs = paired_differences(frame)
+    np.testing.assert_allclose(diffs["value_clip"], [30 / 90.5] * 4)
+    np.testing.assert_allclose(diffs["ortho_init"], [10 / 90.5] * 4)
+    effects = toggle_effects(frame).set_index("toggle")
+    assert effects.loc["value_clip", "pairs"] == 4
+    assert effects.loc["value_clip", "effect"] == pytest.approx(30 / 90.5)
+    monkeypatch.setattr("suite.scores.random_scores", lambda path=None: randoms)
+    build(runs, tmp_path / "board")
+    text = (tmp_path / "board" / "README.md").read_text()
+    assert "## Ablation: the effect of each code-level toggle" in text
+    assert "| value_clip | 4 | 0.33 [0.33, 0.33] |" in text
+    assert (tmp_path / "board" / "toggle_effects.png").read_bytes()[:4] == b"\x89PNG"
