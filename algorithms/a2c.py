@@ -46,9 +46,9 @@ class A2C(Algorithm):
         self.params = [*policy.parameters(), *value_fn.parameters()]
         if config.optimizer == "rmsprop":
             self.optimizer = torch.optim.RMSprop(self.params, lr=config.lr, alpha=config.rmsprop_alpha,
-                                                 eps=config.rmsprop_eps)
+                                                 eps=config.rmsprop_eps, foreach=True)
         else:
-            self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps)
+            self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
 
     def update(self, batch: Rollout) -> dict[str, float]:
         cfg = self.config

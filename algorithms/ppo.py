@@ -67,7 +67,7 @@ class PPO(Algorithm):
         super().__init__(config, policy, value_fn, rng)
         # One Adam over both networks, as ppo2 (separate networks, joint loss).
         self.params = [*policy.parameters(), *value_fn.parameters()]
-        self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps)
+        self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
         self.beta = config.beta
 
     def update(self, batch: Rollout) -> dict[str, float]:

@@ -60,7 +60,7 @@ class VPG(Algorithm):
     def __init__(self, config: VPGConfig, policy, value_fn, rng):
         super().__init__(config, policy, value_fn, rng)
         self.params = list(policy.parameters())
-        self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps)
+        self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
         self.value_fitter = ValueFitter(value_fn, config.vf_lr, config.vf_epochs, config.vf_minibatch_size,
                                         config.adam_eps, 0.0, rng)
         self.lr = config.lr

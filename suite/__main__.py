@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--runs-dir", default="runs", metavar="DIR")
     table.add_argument("--normalize", default="paper", metavar="paper|reference",
                        help="paper: random = 0, best setting = 1; reference: fixed reference scores = 1")
+    table.add_argument("--budget", default=None, metavar="STEPS",
+                       help="the step budget to show, where several are present")
     table.add_argument("--csv", default=None, metavar="FILE",
                        help="also write Table 1 to FILE, the per-task table to FILE's stem + -per-task.csv")
 
@@ -75,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     board.add_argument("--runs-dir", default="runs", metavar="DIR")
     board.add_argument("--out", default="leaderboard", metavar="DIR")
     board.add_argument("--normalize", default="paper", metavar="paper|reference")
+    board.add_argument("--budget", default=None, metavar="STEPS",
+                       help="the step budget to show, where several are present")
 
     rep = commands.add_parser("report", help="a wandb Report comparing the arms (offline: its spec, saved)")
     rep.add_argument("--wandb-project", required=True, metavar="P")
@@ -223,7 +227,7 @@ def cmd_table(args) -> int:
 
     if not check_runs_dir(args.runs_dir).exists():
         raise SuiteError(f"runs dir {args.runs_dir!r} does not exist")
-    frame, _ = results(args.runs_dir, args.normalize)
+    frame, _ = results(args.runs_dir, args.normalize, _budget(args.budget))
     t1, pt = table1(frame), per_task(frame)
     if len(t1):
         print(table1_markdown(t1, args.normalize) + "\n")
@@ -239,13 +243,19 @@ def cmd_table(args) -> int:
     return 0
 
 
+def _budget(text: str | None) -> int | None:
+    from .runner import parse_steps
+
+    return None if text is None else parse_steps(text)
+
+
 def cmd_leaderboard(args) -> int:
     from .leaderboard import build
     from .runner import check_runs_dir
 
     if not check_runs_dir(args.runs_dir).exists():
         raise SuiteError(f"runs dir {args.runs_dir!r} does not exist")
-    print(f"wrote {build(args.runs_dir, args.out, args.normalize)}")
+    print(f"wrote {build(args.runs_dir, args.out, args.normalize, budget=_budget(args.budget))}")
     return 0
 
 

@@ -72,15 +72,23 @@ def paper_table1() -> dict[str, float]:
     return dict(json.loads(PAPER_TABLE1_FILE.read_text())["settings"])
 
 
-def run_table(runs):
+def run_table(runs, budget: int | None = None):
     """From load_runs(): one row per run that has a result, with task, arm_label, seed,
     status, score (NaN unless complete), plus the versions the records carry. Refuses
-    records that mix MuJoCo versions or versions of one task."""
+    records that mix step budgets (unless `budget` picks one), MuJoCo versions, or
+    versions of one task."""
     import pandas as pd
 
     if runs.empty:
         raise SuiteError("no run records found")
     frame = runs[runs["status"].isin(["complete", "diverged", "failed"])].copy()
+    budgets = sorted(int(b) for b in frame["budget"].dropna().unique()) if "budget" in frame else []
+    if budget is not None:
+        if budget not in budgets:
+            raise SuiteError(f"no finished runs with a budget of {budget} steps; budgets found: {budgets}")
+        frame = frame[frame["budget"] == budget]
+    elif len(budgets) > 1:
+        raise SuiteError(f"records mix step budgets {budgets}; pick one with --budget")
     if frame.empty:
         raise SuiteError("no finished runs (complete, diverged or failed) found")
     frame["score"] = pd.to_numeric(frame["score"], errors="coerce").where(frame["status"] == "complete")

@@ -227,7 +227,7 @@ def load_runs(runs_dir: str | Path = "runs"):
         env = config.get("environment", {})
         row = {"task": config.get("task"), "arm": config.get("arm"), "arm_label": config.get("arm_label"),
                "config_hash": config.get("config_hash"), "seed": config.get("seed"), "status": "partial",
-               "overrides": config.get("overrides", {}),
+               "overrides": config.get("overrides", {}), "budget": config.get("steps"),
                **{k: env.get(k) for k in ("mujoco", "gymnasium", "torch", "numpy", "commit", "cpu")}}
         if result is not None:
             row.update({k: v for k, v in result.items() if k != "traceback"})

@@ -235,3 +235,18 @@ def test_ablation_effects_by_hand(tmp_path, monkeypatch):
     assert "## Ablation: the effect of each code-level toggle" in text
     assert "| value_clip | 4 | 0.33 [0.33, 0.33] |" in text
     assert (tmp_path / "board" / "toggle_effects.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_step_budgets_are_never_mixed(synthetic, capsys):
+    fake_run(synthetic, "Alpha-v5", "ppo_clip", (("lr", "1"),), 0, 1.0, steps=20_000)
+    config_path = next(synthetic.glob("Alpha-v5/ppo_clip_lr-1/seed0/config.json"))
+    config = json.loads(config_path.read_text())
+    for path in synthetic.glob("*/*/seed*/config.json"):  # the synthetic records: budgets 10k and 20k
+        data = json.loads(path.read_text())
+        data["steps"] = 20_000 if path == config_path else 10_000
+        path.write_text(json.dumps(data))
+    with pytest.raises(suite.SuiteError, match=r"records mix step budgets \[10000, 20000\]; pick one with --budget"):
+        run_table(load_runs(synthetic))
+    assert len(run_table(load_runs(synthetic), budget=10_000)) == 8
+    assert main(["table", "--runs-dir", str(synthetic), "--budget", "2e4"]) == 2  # no random score for it
+    assert config["arm_label"] == "ppo_clip:lr=1"
