@@ -40,3 +40,19 @@ def test_reward_scaler_hand_example():
     assert scaler(np.array([0.0]), np.array([False]))[0] == 0.0
     off = RewardScaler(num_envs=1, gamma=0.5, clip=1.0, enabled=False)
     assert off(np.array([7.0]), np.array([False]))[0] == 7.0
+
+
+def test_single_sample_fast_path_is_bit_identical_to_the_batch_formula():
+    rng = np.random.default_rng(1)
+    fast, general = RunningMeanStd((5,)), RunningMeanStd((5,))
+    for _ in range(300):
+        x = rng.normal(rng.uniform(-100, 100), rng.uniform(0.01, 50), size=(1, 5))
+        fast.update(x)
+        # the general path on the same sample (duplicated rows change the count, so compute by hand)
+        batch_mean, batch_var, n = x.mean(axis=0), x.var(axis=0), 1
+        delta = batch_mean - general.mean
+        total = general.count + n
+        general.mean = general.mean + delta * n / total
+        general.var = (general.var * general.count + batch_var * n + delta**2 * general.count * n / total) / total
+        general.count = total
+        assert np.array_equal(fast.mean, general.mean) and np.array_equal(fast.var, general.var)
