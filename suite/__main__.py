@@ -1,4 +1,4 @@
-"""Command line: python -m suite {run,arms,status} ...
+"""The PPO paper's benchmark: train the grid, then tables, leaderboard and report from its records.
 
 Bad input gives one line on stderr ("error: ...") and exit status 2, before anything is
 written.

@@ -81,8 +81,11 @@ def build(runs_dir: str | Path = "runs", out: str | Path = "leaderboard", mode: 
             rows.append([arm, str(matrices[arm].shape[0])] + [
                 f"{fmt(part.loc[a, 'value'])} [{fmt(part.loc[a, 'ci_low'])}, {fmt(part.loc[a, 'ci_high'])}]"
                 for a in ("median", "iqm", "mean", "optimality_gap")])
+        single = sorted(arm for arm, m in matrices.items() if m.shape[0] == 1)
+        caution = (f" With one run per task ({', '.join(single)}) the bootstrap has nothing to resample: those "
+                   "intervals have zero width and say nothing about uncertainty; run more seeds." if single else "")
         parts += ["## Aggregate performance (rliable)", "",
-                  f"{mode} normalization; stratified bootstrap, {REPS} resamples, seed {seed}.", "",
+                  f"{mode} normalization; stratified bootstrap, {REPS} resamples, seed {seed}.{caution}", "",
                   markdown_table(["arm", "runs/task", "median", "IQM", "mean", "optimality gap"], rows), ""]
         if len(poi):
             parts += ["### Probability of improvement P(X > Y)", "",

@@ -250,3 +250,12 @@ def test_step_budgets_are_never_mixed(synthetic, capsys):
     assert len(run_table(load_runs(synthetic), budget=10_000)) == 8
     assert main(["table", "--runs-dir", str(synthetic), "--budget", "2e4"]) == 2  # no random score for it
     assert config["arm_label"] == "ppo_clip:lr=1"
+
+
+def test_single_run_per_task_intervals_are_flagged(synthetic, tmp_path, monkeypatch):
+    monkeypatch.setattr("suite.scores.random_scores", lambda path=None: RANDOM)
+    for task in RANDOM:
+        fake_run(synthetic, task, "ppo_noclip", (), 0, 5.0)
+    build(synthetic, tmp_path / "board")
+    text = (tmp_path / "board" / "README.md").read_text()
+    assert "With one run per task (ppo_noclip) the bootstrap has nothing to resample" in text
