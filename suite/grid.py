@@ -35,6 +35,7 @@ from .presets import preset as get_preset
 from .runner import (
     DEFAULT_SEEDS,
     DEFAULT_STEPS,
+    FINAL_STATUSES,
     RunSpec,
     check_config,
     check_runs_dir,
@@ -94,7 +95,7 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
     todo = []
     for spec in specs:
         record = RunRecord(runs_dir / spec.key)
-        done = _complete_result(record)
+        done = _final_result(record)
         if done is not None:
             results[spec.key] = {**done, "trained": False}
         else:
@@ -138,12 +139,12 @@ def one_torch_thread():
         torch.set_num_threads(before)
 
 
-def _complete_result(record: RunRecord) -> dict[str, Any] | None:
+def _final_result(record: RunRecord) -> dict[str, Any] | None:
     try:
         result = record.result()
     except SuiteError:
         return None  # a corrupt result is redone
-    return result if result is not None and result.get("status") == "complete" else None
+    return result if result is not None and result.get("status") in FINAL_STATUSES else None
 
 
 def run_locked(spec: RunSpec, runs_dir: str, checkpoint_every: int, on_row=None) -> dict[str, Any]:
@@ -156,7 +157,7 @@ def run_locked(spec: RunSpec, runs_dir: str, checkpoint_every: int, on_row=None)
     except Timeout:
         return _note(spec, "busy", "being trained by another suite process")
     try:
-        done = _complete_result(RunRecord(path))  # finished by another process meanwhile?
+        done = _final_result(RunRecord(path))  # finished by another process meanwhile?
         if done is not None:
             return {**done, "trained": False}
         return {**execute(spec, runs_dir, checkpoint_every, on_row=on_row), "trained": True}
@@ -296,7 +297,7 @@ def _run_ray(todo, runs_dir, checkpoint_every, ray_address, view, finished) -> N
             except Timeout:
                 finished(spec, _note(spec, "busy", "being trained by another suite process"))
                 continue
-            done = _complete_result(RunRecord(path))
+            done = _final_result(RunRecord(path))
             if done is not None:
                 lock.release()
                 finished(spec, {**done, "trained": False})
@@ -345,7 +346,7 @@ class GridDisplay:
             self.live = Live(self._render(), refresh_per_second=2, transient=False)
             self.live.start()
         if mode != "none":
-            self._print(f"{self.total} runs: {self.done} already complete, {len(todo)} to train")
+            self._print(f"{self.total} runs: {self.done} already done, {len(todo)} to train")
 
     def _print(self, text: str) -> None:
         if self.live is not None:

@@ -23,6 +23,9 @@ DEFAULT_SEEDS = 3  # PPO paper: 3 seeds per task
 DEFAULT_STEPS = 1_000_000  # PPO paper: 1M timesteps
 EVAL_EPISODES = 10
 SCORE_EPISODES = 100  # PPO paper: a run's score is the mean of its last 100 training episodes
+# Results that are final: a deterministic run that diverged would diverge again. A failed
+# run (an exception, possibly transient) is retried.
+FINAL_STATUSES = ("complete", "diverged")
 
 
 @dataclass(frozen=True)
@@ -107,13 +110,13 @@ def plan(algos: Iterable[str] | str, tasks: Iterable[str] = PAPER_TASKS, seeds: 
 def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
             stop_after: int | None = None, on_row=None) -> dict[str, Any]:
     """Train one run to completion (or `stop_after` iterations), resuming from its
-    checkpoint; a run whose result says complete is not trained again. `on_row(row)` is
+    checkpoint; a run whose result is final (complete or diverged) is not trained again. `on_row(row)` is
     called with every progress row (for live displays)."""
     record = RunRecord(Path(runs_dir) / spec.key)
     failpoint("run:start")
     record.remove_stale_temp_files()
     result = _readable(record.result)
-    if result is not None and result.get("status") == "complete":
+    if result is not None and result.get("status") in FINAL_STATUSES:
         return result
     check_config(record, spec)
     trainer = Trainer(spec.task, spec.arm.algorithm, spec.arm.config, spec.seed, spec.steps)

@@ -13,7 +13,8 @@ import statistics
 import time
 from pathlib import Path
 
-from .runner import RunSpec
+from .errors import SuiteError
+from .runner import FINAL_STATUSES, RunSpec
 from .store import RunRecord, atomic_write_json, environment_info
 
 SPEED_FILE = Path(__file__).parent / "data" / "speed.json"
@@ -64,8 +65,11 @@ def estimate(specs: list[RunSpec], runs_dir: Path, workers: int) -> tuple[float,
     sources = set()
     durations = []
     for spec in specs:
-        record = RunRecord(Path(runs_dir) / spec.key)
-        if (record.file("result.json")).exists():
+        try:
+            result = RunRecord(Path(runs_dir) / spec.key).result()
+        except SuiteError:
+            result = None  # a corrupt record is redone
+        if result is not None and result.get("status") in FINAL_STATUSES:
             continue
         key = (spec.task, spec.arm.name)
         if key in measured:

@@ -229,6 +229,12 @@ def test_diverging_run_stops_as_diverged_and_the_grid_goes_on(tmp_path, capsys):
     assert all(v == v for r in rows for v in r.values())  # no NaN kept
     [ok] = runs.glob("InvertedPendulum-v5/*/seed0/result.json")
     assert json.loads(ok.read_text())["status"] == "complete"
+    # diverged is final: a rerun does not train the deterministic divergence again
+    stamp = (diverged / "result.json").stat().st_mtime_ns
+    frame = suite.run("ppo_clip", tasks=["tests.failing_env:NaNPendulum-v0"], seeds=1, steps=4 * 2048,
+                      runs_dir=runs, display="none")
+    assert frame["status"].tolist() == ["diverged"] and not frame["trained"].any()
+    assert (diverged / "result.json").stat().st_mtime_ns == stamp
     # tables show it as diverged, never as a number
     from suite.scores import normalize, run_table
     from suite.store import load_runs
