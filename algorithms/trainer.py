@@ -120,6 +120,7 @@ class Trainer:
         self.iteration = 0
         self.global_step = 0
         self.wall_seconds = 0.0
+        self.divergence = ""  # why training stopped as diverged, if it did
 
     # -- the loop ----------------------------------------------------------------------
     def train(self, logger: TrainLogger | None = None, checkpoint_every: int = 10,

@@ -92,11 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser(
         "status", help="complete / partial / failed / corrupt per task and arm (and missing, given a grid)")
-    add_grid_options(status, defaults=False)
+    add_grid_options(status)
     return parser
 
 
-def add_grid_options(parser, defaults: bool = True) -> None:
+def add_grid_options(parser) -> None:
     from algorithms import ARMS
 
     from .presets import PRESETS

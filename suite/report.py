@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import SuiteError
 from .store import atomic_write_text, load_runs
-from .wandb_log import _mode
+from .wandb_log import wandb_mode
 
 METRICS = ("episode_return", "approx_kl", "entropy")
 
@@ -51,7 +51,7 @@ def report(project: str, entity: str | None, runs_dir: str | Path, out: str | Pa
     leaderboard_md = Path(out) / "README.md"
     text = leaderboard_md.read_text() if leaderboard_md.exists() else None
     built = build_report(project, entity or "", runs_dir, text)
-    if _mode() == "online" and entity:
+    if wandb_mode() == "online" and entity:
         built.save()
         return f"published: {built.url}"
     spec = Path(out) / "wandb_report.json"

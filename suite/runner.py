@@ -118,9 +118,9 @@ def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
     result = _readable(record.result)
     if result is not None and result.get("status") in FINAL_STATUSES:
         return result
-    check_config(record, spec)
+    existing = check_config(record, spec)
     trainer = Trainer(spec.task, spec.arm.algorithm, spec.arm.config, spec.seed, spec.steps)
-    resumed = _resume(record, trainer) if _readable(record.config) is not None else None
+    resumed = _resume(record, trainer) if existing is not None else None
     if resumed is not None:
         progress, episodes = resumed
     else:
@@ -161,7 +161,11 @@ def evaluate(run_path: str | Path, episodes: int = EVAL_EPISODES) -> list[float]
     state = record.load_checkpoint()
     if config is None or state is None:
         raise SuiteError(f"{run_path}: needs config.json and checkpoint.pt to evaluate")
-    spec = plan(config["arm_label"], [config["task"]], seeds=config["seed"] + 1, steps=config["steps"])[-1]
+    try:
+        arm = make_arm(config["arm_label"])
+    except ConfigError as err:
+        raise SuiteError(str(err)) from None
+    spec = RunSpec(config["task"], arm, int(config["seed"]), int(config["steps"]))
     trainer = Trainer(spec.task, spec.arm.algorithm, spec.arm.config, spec.seed, spec.steps)
     trainer.load_state_dict(state)
     return trainer.evaluate(episodes)
@@ -188,12 +192,14 @@ def _resume(record: RunRecord, trainer: Trainer) -> tuple[list, list] | None:
         return None
 
 
-def check_config(record: RunRecord, spec: RunSpec) -> None:
-    """Refuse a run directory whose readable config.json is another config's."""
+def check_config(record: RunRecord, spec: RunSpec) -> dict[str, Any] | None:
+    """The run directory's config.json (None if absent or unreadable); refuses one that is
+    another config's."""
     existing = _readable(record.config)
     if existing is not None and existing.get("config_hash") != spec.run_hash:
         raise SuiteError(f"{record.file(CONFIG)} has config_hash {existing.get('config_hash')!r}, expected "
                          f"{spec.run_hash!r} for {spec.arm.label}; move the directory away to rerun it")
+    return existing
 
 
 def failure_record(spec: RunSpec, err: BaseException, trace: str) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from pathlib import Path
 from .store import read_csv, read_json
 
 
-def _mode() -> str:
+def wandb_mode() -> str:
+    """offline unless WANDB_MODE says otherwise or an API key is configured."""
     if os.environ.get("WANDB_MODE"):
         return os.environ["WANDB_MODE"]
     if os.environ.get("WANDB_API_KEY"):
@@ -35,7 +36,7 @@ class WandbLogger:
         self.wandb = wandb
         self.project, self.entity, self.preset = project, entity, preset
         self.dir = Path(os.environ.get("WANDB_DIR", runs_dir))
-        self.mode = _mode()
+        self.mode = wandb_mode()
 
     def log_run(self, spec, run_path: Path) -> None:
         config = read_json(run_path / "config.json")

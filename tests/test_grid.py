@@ -14,23 +14,13 @@ import pytest
 
 import suite
 from suite.__main__ import main
-from suite.store import TIMING_KEYS
+from tests.records import outcome
 
 TINY = {"algos": "ppo_clip,trpo", "tasks": ["InvertedPendulum-v5", "Hopper-v5"], "seeds": 2,
         "steps": 3 * 2048}
 TINY_ARGS = ["--algos", "ppo_clip,trpo", "--tasks", "InvertedPendulum-v5,Hopper-v5", "--seeds", "2",
              "--steps", str(3 * 2048)]
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def outcome(runs_dir: Path) -> dict:
-    """Every run's result (less timing) and episodes, by run key."""
-    found = {}
-    for result_path in sorted(runs_dir.glob("*/*/seed*/result.json")):
-        key = str(result_path.parent.relative_to(runs_dir))
-        result = {k: v for k, v in json.loads(result_path.read_text()).items() if k not in TIMING_KEYS}
-        found[key] = (result, (result_path.parent / "episodes.csv").read_text())
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -13,21 +13,13 @@ import torch
 import suite
 from suite.__main__ import main
 from suite.status import status_table
-from suite.store import TIMING_KEYS, read_csv
+from suite.store import read_csv
+from tests.records import outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = {"algos": "ppo_clip", "tasks": ["InvertedPendulum-v5"], "seeds": 2, "steps": 3 * 2048}
 GRID_ARGS = ["--algos", "ppo_clip", "--tasks", "InvertedPendulum-v5", "--seeds", "2", "--steps", str(3 * 2048),
              "--workers", "1", "--checkpoint-every", "1", "--display", "none"]
-
-
-def outcome(runs: Path) -> dict:
-    found = {}
-    for path in sorted(runs.glob("*/*/seed*/result.json")):
-        result = {k: v for k, v in json.loads(path.read_text()).items() if k not in TIMING_KEYS}
-        found[str(path.parent.relative_to(runs))] = (result, (path.parent / "episodes.csv").read_text(),
-                                                     len(read_csv(path.parent / "progress.csv")))
-    return found
 
 
 def assert_every_record_whole(runs: Path) -> int:
@@ -53,7 +45,7 @@ def reference(tmp_path_factory):
     runs = tmp_path_factory.mktemp("ref") / "runs"
     frame = suite.run(runs_dir=runs, workers=1, display="none", checkpoint_every=1, **GRID)
     assert (frame["status"] == "complete").all()
-    return outcome(runs)
+    return outcome(runs, progress_rows=True)
 
 
 # Ten moments: each SIGKILLs the grid process the N-th time it reaches a point.
@@ -81,7 +73,7 @@ def test_killed_at_any_moment_nothing_is_lost(reference, tmp_path, point):
     assert_every_record_whole(runs)  # no record is ever half-written
     frame = suite.run(runs_dir=runs, workers=1, display="none", checkpoint_every=1, **GRID)
     assert (frame["status"] == "complete").all()
-    assert outcome(runs) == reference
+    assert outcome(runs, progress_rows=True) == reference
     assert not list(runs.glob("*/*/seed*/.*.tmp"))  # stale temp files are swept
 
 
@@ -206,7 +198,7 @@ def test_status_finds_corrupt_and_partial_and_run_redoes_only_those(reference, t
     assert "corrupt" in capsys.readouterr().out
     frame = suite.run(runs_dir=runs, workers=1, display="none", checkpoint_every=1, **GRID)
     assert frame["trained"].sum() == 2 and (frame["status"] == "complete").all()
-    assert outcome(runs) == reference
+    assert outcome(runs, progress_rows=True) == reference
     # a third seed: only it is trained, the two complete runs are not touched
     stamps = {p: p.stat().st_mtime_ns for p in runs.rglob("result.json")}
     frame = suite.run(runs_dir=runs, workers=1, display="none", **{**GRID, "seeds": 3})
