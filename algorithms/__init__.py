@@ -12,7 +12,7 @@ from .a2c import A2C, A2CConfig
 from .config import BaseConfig, ConfigError, config_dict, config_hash, with_overrides
 from .ppo import PPO, PPOConfig
 from .toggles import apply_preset, preset_name, set_toggles
-from .trainer import Algorithm, Rollout, Trainer
+from .trainer import Algorithm, Rollout, Trainer, train_group
 from .trpo import TRPO, TRPOConfig
 from .vpg import VPG, VPGConfig
 
@@ -85,4 +85,4 @@ def _show(value) -> str:
 
 
 __all__ = ["A2C", "ARMS", "A2CConfig", "Algorithm", "Arm", "ConfigError", "PPO", "PPOConfig", "Rollout",
-           "TRPO", "TRPOConfig", "Trainer", "VPG", "VPGConfig", "make_arm"]
+           "TRPO", "TRPOConfig", "Trainer", "VPG", "VPGConfig", "make_arm", "train_group"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .config import PPO2, PPO_T3, BaseConfig, ConfigError, hp, require, require_positive
@@ -27,7 +28,9 @@ from .losses import (
     surrogate_loss,
     value_loss,
 )
+from .nets import GaussianPolicy
 from .optimize import gradient_step, set_lr
+from .stacked import Adam, StackedActorCritic, clip_global_norm, gaussian_kl
 from .trainer import Algorithm, Rollout
 
 OBJECTIVES = ("clip", "kl_adaptive", "kl_fixed", "none")
@@ -71,6 +74,28 @@ class PPO(Algorithm):
         self.beta = config.beta
 
     def update(self, batch: Rollout) -> dict[str, float]:
+        """Gaussian policies take the stacked closed-form path as a group of one; other
+        policies (Discrete) the autograd path."""
+        if isinstance(self.policy, GaussianPolicy):
+            return update_group([self], [batch])[0]
+        return self.update_autograd(batch)
+
+    @classmethod
+    def update_group(cls, members, batches):
+        return update_group(members, batches)
+
+    def group_key(self) -> tuple | None:
+        """Members whose keys are equal can be updated together (`update_group`): everything
+        but the per-member numbers (clip_eps, beta, kl_target, lr, coefficients) must agree."""
+        if not isinstance(self.policy, GaussianPolicy):
+            return None
+        cfg = self.config
+        return ("ppo", cfg.objective, cfg.num_epochs, cfg.minibatch_size, cfg.batch_size, cfg.adv_norm,
+                cfg.value_clip, cfg.adam_eps, cfg.lr_anneal, cfg.hidden_sizes)
+
+    def update_autograd(self, batch: Rollout) -> dict[str, float]:
+        """The straightforward path: torch autograd, one minibatch loss at a time. The
+        reference the stacked path is tested against (tests/test_stacked.py)."""
         cfg = self.config
         lr = self.current_lr(batch.progress)
         set_lr(self.optimizer, lr)
@@ -126,3 +151,126 @@ class PPO(Algorithm):
     def load_state_dict(self, state: dict) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
         self.beta = float(state["beta"])
+
+
+def _column(members: list[PPO], get) -> np.ndarray:
+    """A per-member number as an [N, 1] float32 column."""
+    return np.array([[get(m)] for m in members], dtype=np.float32)
+
+
+class GroupBatch:
+    """N members' batches and per-member settings as stacked arrays ([N, B, ...], [N, 1])."""
+
+    def __init__(self, members: list[PPO], batches: list[Rollout]):
+        def stacked(get) -> np.ndarray:
+            return np.stack([get(b).numpy() for b in batches]).astype(np.float32, copy=False)
+
+        self.obs, self.actions = stacked(lambda b: b.obs), stacked(lambda b: b.actions)
+        self.old_logp, self.old_mean = stacked(lambda b: b.log_probs), stacked(lambda b: b.old_params[0])
+        self.old_log_std = stacked(lambda b: b.old_params[1])
+        self.advantages, self.returns = stacked(lambda b: b.advantages), stacked(lambda b: b.returns)
+        self.old_values = stacked(lambda b: b.values)
+        self.clip_eps = _column(members, lambda m: m.config.clip_eps)
+        self.beta = _column(members, lambda m: m.beta)[:, :, None]
+        self.vf_coef = _column(members, lambda m: m.config.vf_coef)
+        self.ent_coef = _column(members, lambda m: m.config.ent_coef)[:, :, None]
+        self.value_eps = _column(members, lambda m: m.config.value_clip_eps)
+        self.max_norm = _column(members, lambda m: m.config.max_grad_norm or np.inf)
+
+
+def minibatch_gradient(cfg: PPOConfig, net: StackedActorCritic, data: GroupBatch, idx: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The joint loss's gradient for minibatch `idx` ([N, B] indices, one row per member),
+    written to net.grad_flat (not clipped). Returns per-member policy loss, value loss and
+    clip fraction, as `update_autograd` logs them."""
+    rows = np.arange(idx.shape[0])[:, None]
+    B = idx.shape[1]
+    x, act, adv = data.obs[rows, idx], data.actions[rows, idx], data.advantages[rows, idx]
+    if cfg.adv_norm:
+        adv = (adv - adv.mean(1, keepdims=True)) / (adv.std(1, keepdims=True) + np.float32(1e-8))
+    mean, pol_inputs = net.policy_mean(x)
+    logp, z = net.log_prob(mean, act)
+    ratio = np.exp(logp - data.old_logp[rows, idx])
+    unclipped = ratio * adv
+    if cfg.objective == "clip":
+        clipped = np.clip(ratio, 1.0 - data.clip_eps, 1.0 + data.clip_eps) * adv
+        policy_loss = -np.minimum(unclipped, clipped).mean(1)
+        d_ratio = -(adv * (unclipped <= clipped)) / B  # min() passes the gradient of the smaller side
+    else:
+        policy_loss = -unclipped.mean(1)
+        d_ratio = -adv / B
+    # log pi = sum(-z^2 / 2 - log_std) with z = (a - mean) / std
+    d_logp = (d_ratio * ratio)[..., None]
+    inv_std = np.exp(-net.params["log_std"])
+    d_mean = d_logp * z * inv_std
+    d_log_std = (d_logp * (z * z - 1.0)).sum(1, keepdims=True)
+    if cfg.objective in ("kl_adaptive", "kl_fixed"):
+        kl, var_ratio, diff = gaussian_kl(data.old_mean[rows, idx], data.old_log_std[rows, idx],
+                                          mean, net.params["log_std"])
+        policy_loss = policy_loss + data.beta[:, 0, 0] * kl.mean(1)
+        d_mean -= (data.beta / B) * diff * inv_std
+        d_log_std += (data.beta / B) * (1.0 - var_ratio - diff * diff).sum(1, keepdims=True)
+    d_log_std -= data.ent_coef  # d mean-entropy / d log_std = 1 per action dimension
+    values, val_inputs = net.value(x)
+    ret, v_old = data.returns[rows, idx], data.old_values[rows, idx]
+    err = values - ret
+    if cfg.value_clip:
+        moved = values - v_old
+        err_clipped = v_old + np.clip(moved, -data.value_eps, data.value_eps) - ret
+        square, square_clipped = err * err, err_clipped * err_clipped
+        v_loss = 0.5 * np.maximum(square, square_clipped).mean(1)
+        inside = np.abs(moved) <= data.value_eps
+        d_values = np.where(square >= square_clipped, err, np.where(inside, err_clipped, 0.0))
+    else:
+        v_loss = 0.5 * (err * err).mean(1)
+        d_values = err
+    net.backward(pol_inputs, d_mean, d_log_std, val_inputs, d_values * (data.vf_coef / B))
+    return policy_loss, v_loss, (np.abs(ratio - 1.0) > data.clip_eps).mean(1)
+
+
+def update_group(members: list[PPO], batches: list[Rollout]) -> list[dict[str, float]]:
+    """One PPO update of N members in one pass of stacked arithmetic (algorithms/stacked.py):
+    the same epochs, minibatch shuffles (each member's own RNG), losses, clip and Adam as
+    `update_autograd`, to float32 rounding. Members must share `group_key()`."""
+    keys = {m.group_key() for m in members}
+    if len(keys) != 1 or None in keys:
+        raise ValueError("update_group needs members with one group key")
+    cfg = members[0].config
+    n = len(members)
+    net = StackedActorCritic([m.policy for m in members], [m.value_fn for m in members])
+    net.load()
+    adam = Adam(n, net.stack.size, betas=(0.9, 0.999), eps=cfg.adam_eps)
+    net.load_adam(adam, [m.optimizer.state for m in members])
+    lrs = [m.current_lr(b.progress) for m, b in zip(members, batches, strict=True)]
+    for m, lr in zip(members, lrs, strict=True):
+        set_lr(m.optimizer, lr)
+    lr_col = np.array([[lr] for lr in lrs], dtype=np.float64)
+    data = GroupBatch(members, batches)
+    size = data.obs.shape[1]
+    totals = np.zeros((3, n))
+    steps = 0
+    for _ in range(cfg.num_epochs):
+        orders = np.stack([m.rng.permutation(size) for m in members])
+        for start in range(0, size, cfg.minibatch_size):
+            losses = minibatch_gradient(cfg, net, data, orders[:, start:start + cfg.minibatch_size])
+            clip_global_norm(net.grad_flat, data.max_norm)
+            adam.update(net.stack.flat, net.grad_flat, lr_col)
+            totals += losses
+            steps += 1
+    net.store()
+    net.store_adam(adam, [m.optimizer.state for m in members])
+
+    mean, _ = net.policy_mean(data.obs)
+    kl, *_ = gaussian_kl(data.old_mean, data.old_log_std, mean, net.params["log_std"])
+    entropy = (net.params["log_std"][:, 0] + np.float32(0.5 + 0.5 * np.log(2 * np.pi))).sum(-1)
+    results = []
+    for i, m in enumerate(members):
+        metrics = {"policy_loss": totals[0, i] / steps, "value_loss": totals[1, i] / steps,
+                   "clip_fraction": totals[2, i] / steps, "approx_kl": kl[i].mean(), "entropy": entropy[i],
+                   "lr": lrs[i]}
+        if cfg.objective in ("kl_adaptive", "kl_fixed"):
+            metrics["beta"] = m.beta
+        if cfg.objective == "kl_adaptive":
+            m.beta = adaptive_beta(m.beta, float(metrics["approx_kl"]), m.config.kl_target)
+        results.append({k: float(v) for k, v in metrics.items()})
+    return results

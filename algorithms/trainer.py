@@ -56,6 +56,15 @@ class Algorithm:
     def update(self, batch: Rollout) -> dict[str, float]:
         raise NotImplementedError
 
+    def group_key(self) -> tuple | None:
+        """Algorithms with equal keys (not None) can take one joint `update_group` step."""
+        return None
+
+    @classmethod
+    def update_group(cls, members: list[Algorithm], batches: list[Rollout]) -> list[dict[str, float]]:
+        """Update several members at once; by default one after the other."""
+        return [m.update(b) for m, b in zip(members, batches, strict=True)]
+
     def current_lr(self, progress: float) -> float:
         """The configured step size, annealed linearly to 0 over the run if asked."""
         return self.config.lr * (1.0 - progress) if self.config.lr_anneal else self.config.lr
@@ -121,55 +130,50 @@ class Trainer:
         self.global_step = 0
         self.wall_seconds = 0.0
         self.divergence = ""  # why training stopped as diverged, if it did
+        self._pending: list[dict[str, float]] = []  # metrics of the progress row being filled
+        self._row_seconds = 0.0
 
     # -- the loop ----------------------------------------------------------------------
     def train(self, logger: TrainLogger | None = None, checkpoint_every: int = 10,
               stop_after: int | None = None) -> str:
         """Train to the step budget; returns "complete", "diverged" or "stopped" (when
-        `stop_after` iterations have run in this call).
+        `stop_after` iterations have run in this call). A group of one: `train_group`.
 
         One progress row per `iterations_per_row` iterations (at least LOG_EVERY_STEPS env
         steps: one PPO iteration, ~410 A2C iterations), metrics averaged over them; a
         checkpoint every `checkpoint_every` rows and at the end, so that a checkpoint
         never falls inside a row."""
-        logger = logger or NullLogger()
-        done_here = 0
-        pending: list[dict[str, float]] = []
-        row_seconds = 0.0
-        while self.iteration < self.num_iterations:
-            if stop_after is not None and done_here >= stop_after:
-                return "stopped"
-            started = time.perf_counter()
-            raw, episodes = self.collector.collect(self.policy.numpy_actor(), self.action_rng,
-                                                   self.global_step)
-            batch = self.prepare(raw)
-            metrics = self.algorithm.update(batch)
-            metrics["explained_variance"] = explained_variance(batch.values, batch.returns)
-            elapsed = time.perf_counter() - started
-            self.iteration += 1
-            self.global_step += self.config.batch_size
-            self.wall_seconds += elapsed
-            done_here += 1
-            logger.log_episodes(episodes)
-            try:
-                self.check_finite(metrics, raw)
-            except Diverged as err:
-                self.divergence = str(err)
-                return "diverged"
-            pending.append(metrics)
-            row_seconds += elapsed
-            last = self.iteration == self.num_iterations
-            if self.iteration % self.iterations_per_row and not last:
-                continue
-            logger.log_iteration({
-                "iteration": self.iteration, "global_step": self.global_step,
-                "time_elapsed": self.wall_seconds,
-                "steps_per_second": len(pending) * self.config.batch_size / row_seconds,
-                **{k: float(np.mean([m[k] for m in pending])) for k in pending[0]}})
-            pending, row_seconds = [], 0.0
-            if (self.iteration // self.iterations_per_row) % checkpoint_every == 0 or last:
-                logger.save_checkpoint(self.state_dict())
-        return "complete"
+        return train_group([self], [logger], checkpoint_every, stop_after)[0]
+
+    def finish_iteration(self, raw: RawBatch, batch: Rollout, metrics: dict[str, float], episodes: list[Episode],
+                         elapsed: float, logger: TrainLogger, checkpoint_every: int) -> bool:
+        """Book one iteration: counters, episodes, divergence check, the progress row and
+        checkpoint when due. False when training diverged (`self.divergence` says why)."""
+        metrics["explained_variance"] = explained_variance(batch.values, batch.returns)
+        self.iteration += 1
+        self.global_step += self.config.batch_size
+        self.wall_seconds += elapsed
+        logger.log_episodes(episodes)
+        try:
+            self.check_finite(metrics, raw)
+        except Diverged as err:
+            self.divergence = str(err)
+            return False
+        self._pending.append(metrics)
+        self._row_seconds += elapsed
+        last = self.iteration == self.num_iterations
+        if self.iteration % self.iterations_per_row and not last:
+            return True
+        pending = self._pending
+        logger.log_iteration({
+            "iteration": self.iteration, "global_step": self.global_step,
+            "time_elapsed": self.wall_seconds,
+            "steps_per_second": len(pending) * self.config.batch_size / self._row_seconds,
+            **{k: float(np.mean([m[k] for m in pending])) for k in pending[0]}})
+        self._pending, self._row_seconds = [], 0.0
+        if (self.iteration // self.iterations_per_row) % checkpoint_every == 0 or last:
+            logger.save_checkpoint(self.state_dict())
+        return True
 
     def prepare(self, raw: RawBatch) -> Rollout:
         """Values, old log-probs and GAE for a collected batch, in batched forwards."""
@@ -191,7 +195,7 @@ class Trainer:
         advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
                                   self.config.gamma, self.config.gae_lambda)
         return Rollout(
-            obs=obs, actions=actions, log_probs=log_probs, old_params=tuple(p.detach() for p in params),
+            obs=obs, actions=actions, log_probs=log_probs, old_params=_snapshot(params),
             values=values, advantages=torch.from_numpy(advantages.reshape(-1)).float(),
             returns=torch.from_numpy(returns.reshape(-1)).float(), rewards=raw.rewards,
             terminated=raw.terminated, truncated=raw.truncated, next_values=next_values,
@@ -241,6 +245,70 @@ class Trainer:
         self.collector.load_state_dict(state["collector"])
         self.action_rng.bit_generator.state = state["action_rng"]
         self.update_rng.bit_generator.state = state["update_rng"]
+
+
+def train_group(trainers: list[Trainer], loggers: list[TrainLogger | None], checkpoint_every: int = 10,
+                stop_after: int | None = None) -> list[str]:
+    """Train several runs in one process, in lockstep (grid mode): each iteration every
+    active member collects its own rollout with its own env and RNGs; then members whose
+    algorithms share a group key take one stacked update (PPO: algorithms/stacked.py), the
+    others their own. A single run is a group of one, through this same loop.
+
+    Returns each member's status: "complete", "diverged" or "stopped". A member's
+    wall_seconds are its share of the group's time (the iteration's time / active members)."""
+    loggers = [logger or NullLogger() for logger in loggers]
+    status: list[str | None] = [None] * len(trainers)
+    done_here = 0
+    while True:
+        for i, t in enumerate(trainers):
+            if status[i] is None and t.iteration >= t.num_iterations:
+                status[i] = "complete"
+        active = [i for i, s in enumerate(status) if s is None]
+        if not active:
+            break
+        if stop_after is not None and done_here >= stop_after:
+            for i in active:
+                status[i] = "stopped"
+            break
+        started = time.perf_counter()
+        collected = []
+        for i in active:
+            t = trainers[i]
+            raw, episodes = t.collector.collect(t.policy.numpy_actor(), t.action_rng, t.global_step)
+            collected.append((raw, t.prepare(raw), episodes))
+        metrics = update_members([trainers[i].algorithm for i in active], [c[1] for c in collected])
+        elapsed = (time.perf_counter() - started) / len(active)
+        done_here += 1
+        for i, (raw, batch, episodes), m in zip(active, collected, metrics, strict=True):
+            if not trainers[i].finish_iteration(raw, batch, m, episodes, elapsed, loggers[i], checkpoint_every):
+                status[i] = "diverged"
+    return [str(s) for s in status]
+
+
+def update_members(algorithms: list[Algorithm], batches: list[Rollout]) -> list[dict[str, float]]:
+    """Each algorithm's update, members with one group key together."""
+    results: list[dict[str, float] | None] = [None] * len(algorithms)
+    groups: dict[tuple, list[int]] = {}
+    for i, alg in enumerate(algorithms):
+        key = alg.group_key()
+        if key is None:
+            results[i] = alg.update(batches[i])
+        else:
+            groups.setdefault(key, []).append(i)
+    for members in groups.values():
+        outs = type(algorithms[members[0]]).update_group([algorithms[i] for i in members],
+                                                         [batches[i] for i in members])
+        for i, out in zip(members, outs, strict=True):
+            results[i] = out
+    return results  # type: ignore[return-value]
+
+
+def _snapshot(params: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """pi_old's parameters as copies. A Gaussian's log std comes out of dist_params as an
+    expanded view of the live parameter: without the copy, every in-place optimizer step
+    (and TRPO's line search) would move "old" along with "new", and each KL would miss the
+    change of the standard deviation."""
+    return tuple(p.detach().clone() for p in params)
 
 
 def _tensorize(obj: Any) -> Any:

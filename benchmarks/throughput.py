@@ -1,6 +1,7 @@
 """Training throughput, measured in ONE process so that every figure shares the machine's
 state: raw env stepping through gym.make, each of our arms end to end, and the
-Stable-Baselines3 / sb3-contrib implementations configured the same.
+Stable-Baselines3 / sb3-contrib implementations configured the same, and grid mode (several
+seeds of one task trained in one process with stacked networks).
 
     python benchmarks/throughput.py --task HalfCheetah-v5 --iterations 5
 
@@ -18,11 +19,11 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from algorithms import ARMS, Trainer, make_arm  # noqa: E402
+from algorithms import ARMS, Trainer, make_arm, train_group  # noqa: E402
+from algorithms.threads import pin_one_thread  # noqa: E402
 from suite.store import atomic_write_json, environment_info  # noqa: E402
 
 # Which SB3 reference each of our arms is compared with.
@@ -30,27 +31,43 @@ REFERENCE_OF = {"ppo_clip": "sb3_ppo", "ppo_klpen": "sb3_ppo", "ppo_kl_fixed": "
                 "ppo_noclip": "sb3_ppo", "a2c": "sb3_a2c", "trpo": "sb3c_trpo", "npg": "sb3c_trpo"}
 
 
-def raw_stepping(task: str, steps: int) -> float:
+class Clock:
+    """Wall and CPU seconds (this process, all threads) of a block."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def raw_stepping(task: str, steps: int) -> tuple[float, float]:
+    """Random actions through gym.make(task) as it comes (default wrappers, env checker on)."""
     env = gym.make(task)
     env.action_space.seed(0)
     env.reset(seed=0)
-    started = time.perf_counter()
-    for _ in range(steps):
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-        if terminated or truncated:
-            env.reset()
-    return steps / (time.perf_counter() - started)
+    with Clock() as clock:
+        for _ in range(steps):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                env.reset()
+    return steps / clock.wall, steps / clock.cpu
 
 
-def ours(task: str, arm_name: str, steps: int) -> float:
+def ours(task: str, arm_name: str, steps: int, members: int = 1) -> tuple[float, float]:
+    """Steps/s of training: one run (members=1), or grid mode: `members` seeds of the arm
+    trained in one process in lockstep (algorithms.train_group), counted together."""
     arm = make_arm(arm_name)
-    trainer = Trainer(task, arm.algorithm, arm.config, seed=0, total_steps=max(steps, arm.config.batch_size))
-    started = time.perf_counter()
-    trainer.train(checkpoint_every=10**9)
-    return trainer.global_step / (time.perf_counter() - started)
+    trainers = [Trainer(task, arm.algorithm, arm.config, seed=seed, total_steps=max(steps, arm.config.batch_size))
+                for seed in range(members)]
+    with Clock() as clock:
+        train_group(trainers, [None] * members, checkpoint_every=10**9)
+    total = sum(t.global_step for t in trainers)
+    return total / clock.wall, total / clock.cpu
 
 
-def sb3(task: str, name: str, steps: int) -> float:
+def sb3(task: str, name: str, steps: int) -> tuple[float, float]:
     """The reference implementation with our arm's hyperparameters (and VecNormalize where
     our arm normalizes observations / scales rewards)."""
     from stable_baselines3 import A2C, PPO
@@ -81,9 +98,9 @@ def sb3(task: str, name: str, steps: int) -> float:
                      learning_rate=c.lr, gamma=c.gamma, gae_lambda=c.gae_lambda, target_kl=c.max_kl,
                      cg_damping=c.damping, cg_max_steps=c.cg_iters, n_critic_updates=c.vf_epochs,
                      line_search_shrinking_factor=c.backtrack_coef, seed=0, device="cpu")
-    started = time.perf_counter()
-    model.learn(total_timesteps=steps)
-    return model.num_timesteps / (time.perf_counter() - started)
+    with Clock() as clock:
+        model.learn(total_timesteps=steps)
+    return model.num_timesteps / clock.wall, model.num_timesteps / clock.cpu
 
 
 def main(argv=None) -> int:
@@ -92,36 +109,56 @@ def main(argv=None) -> int:
     parser.add_argument("--iterations", type=int, default=5,
                         help="PPO-sized iterations (x 2048 steps) per figure")
     parser.add_argument("--arms", default="ppo_clip,ppo_klpen,vpg,a2c,trpo,npg")
+    parser.add_argument("--grid-arms", default="ppo_clip", help="arms measured in grid mode")
+    parser.add_argument("--grid-members", default="3,9",
+                        help="grid sizes: seeds of one task trained together in one process")
     parser.add_argument("--no-reference", action="store_true", help="skip SB3 / sb3-contrib")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"))
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
+    pin_one_thread()
     steps = args.iterations * 2048
     arms = [a for a in args.arms.split(",") if a]
     unknown = [a for a in arms if a not in ARMS]
+    unknown += [a for a in args.grid_arms.split(",") if a not in ARMS]
     if unknown:
         parser.error(f"unknown arms {unknown}; valid: {', '.join(ARMS)}")
+    try:
+        grid_sizes = [int(n) for n in args.grid_members.split(",") if n]
+    except ValueError:
+        parser.error(f"--grid-members {args.grid_members!r} is not a list of whole numbers")
+    if any(n < 1 for n in grid_sizes):
+        parser.error("--grid-members must be >= 1")
 
-    figures: dict[str, float] = {"raw_gym_make": raw_stepping(args.task, steps)}
+    figures: dict[str, tuple[float, float]] = {"raw_gym_make": raw_stepping(args.task, steps)}
+    reference_of = dict(REFERENCE_OF)
     for arm in arms:
         figures[arm] = ours(args.task, arm, steps)
+    for arm in args.grid_arms.split(","):
+        for members in grid_sizes:
+            name = f"grid {arm} x{members}"
+            figures[name] = ours(args.task, arm, steps, members)
+            reference_of[name] = REFERENCE_OF.get(arm)
     if not args.no_reference:
-        for ref in sorted({REFERENCE_OF[a] for a in arms if a in REFERENCE_OF}):
+        for ref in sorted({reference_of[a] for a in figures if reference_of.get(a)}):
             figures[ref] = sb3(args.task, ref, steps)
 
-    raw = figures["raw_gym_make"]
+    raw_cpu = figures["raw_gym_make"][1]
     rows = []
-    for name, sps in figures.items():
-        ref = REFERENCE_OF.get(name)
-        ratio_ref = sps / figures[ref] if ref in figures else None
-        rows.append({"name": name, "steps_per_second": round(sps, 1), "vs_raw": round(sps / raw, 3),
-                     "reference": ref, "vs_reference": None if ratio_ref is None else round(ratio_ref, 2)})
-    print(f"| {args.task}, {steps} steps each, 1 torch thread | steps/s | x raw | x reference |")
-    print("|---|---|---|---|")
+    for name, (wall, cpu) in figures.items():
+        ref = reference_of.get(name)
+        ratio_ref = cpu / figures[ref][1] if ref in figures else None
+        rows.append({"name": name, "steps_per_second": round(wall, 1), "steps_per_cpu_second": round(cpu, 1),
+                     "vs_raw": round(cpu / raw_cpu, 3), "reference": ref,
+                     "vs_reference": None if ratio_ref is None else round(ratio_ref, 2)})
+    print(f"{args.task}, {steps} steps per run, 1 torch thread; ratios per CPU-second")
+    print("| figure | steps/s (wall) | steps/CPU-s | x raw gym.make | x reference |")
+    print("|---|---|---|---|---|")
     for r in rows:
         vs_ref = f"{r['vs_reference']:.2f} ({r['reference']})" if r["vs_reference"] is not None else ""
-        print(f"| {r['name']} | {r['steps_per_second']:.0f} | {r['vs_raw']:.3f} | {vs_ref} |")
-    report = {"task": args.task, "steps_per_figure": steps, "torch_threads": 1, "rows": rows,
+        print(f"| {r['name']} | {r['steps_per_second']:.0f} | {r['steps_per_cpu_second']:.0f} | "
+              f"{r['vs_raw']:.3f} | {vs_ref} |")
+    report = {"task": args.task, "steps_per_run": steps, "torch_threads": 1, "rows": rows,
+              "ratios": "per CPU-second of the process (time.process_time); one process, one torch thread",
               "machine": {**environment_info(), "cores": os.cpu_count()},
               "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     out = Path(args.out) / f"throughput-{args.task}.json"

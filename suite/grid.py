@@ -21,13 +21,13 @@ import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
 
+from algorithms.threads import one_thread, pin_one_thread
 from algorithms.toggles import ablation_specs
 
 from .errors import SuiteError
@@ -112,7 +112,7 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
         if backend == "ray":
             _run_ray(todo, runs_dir, checkpoint_every, ray_address, view, finished)
         elif workers == 1 or len(todo) <= 1:
-            with one_torch_thread():
+            with one_thread():
                 for spec in todo:
                     view.start(spec)
                     finished(spec, run_locked(spec, str(runs_dir), checkpoint_every,
@@ -123,20 +123,6 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
         view.close()
     frame = pd.DataFrame([{k: v for k, v in results[s.key].items() if k != "traceback"} for s in specs])
     return frame
-
-
-@contextmanager
-def one_torch_thread():
-    """Train on one torch thread, as every worker process does (results depend on the
-    thread count: sums split across threads round differently); restore it afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _final_result(record: RunRecord) -> dict[str, Any] | None:
@@ -182,10 +168,8 @@ _QUEUE = None
 def _worker_init(queue, parent_pid: int) -> None:
     """One torch thread; report rows on `queue`; exit if the parent process dies (so a
     killed grid leaves no orphan still training)."""
-    import torch
-
     global _QUEUE
-    torch.set_num_threads(1)
+    pin_one_thread()
     _QUEUE = queue
 
     def watch() -> None:
@@ -245,9 +229,7 @@ def _drain(queue, by_key, view) -> None:
 def _ray_task(spec: RunSpec, files: dict[str, bytes], checkpoint_every: int):
     """Train in a private directory seeded with the driver's records; return the result
     and every record file, for the driver to write."""
-    import torch
-
-    torch.set_num_threads(1)
+    pin_one_thread()
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / spec.key
         path.mkdir(parents=True)

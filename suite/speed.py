@@ -29,11 +29,10 @@ def load_speed_table(path: Path = SPEED_FILE) -> dict[str, dict[str, float]]:
 
 def measure_speed(tasks: list[str], arm_names: list[str], iterations: int = 2) -> dict:
     """Steps/s of each arm on each task over `iterations` PPO-sized (2048-step) batches."""
-    import torch
-
     from algorithms import Trainer, make_arm
+    from algorithms.threads import pin_one_thread
 
-    torch.set_num_threads(1)
+    pin_one_thread()
     table: dict[str, dict[str, float]] = {}
     for task in tasks:
         for name in arm_names:

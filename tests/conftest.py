@@ -1,7 +1,8 @@
 import pytest
-import torch
 
-torch.set_num_threads(1)
+from algorithms.threads import pin_one_thread
+
+pin_one_thread()
 
 
 @pytest.fixture

@@ -1,0 +1,156 @@
+"""The fast paths against the straightforward ones.
+
+- Stacked closed-form PPO (algorithms/stacked.py, ppo.update_group) vs torch autograd
+  (PPO.update_autograd): to float32 tolerance, since sums run in another order. Gradients
+  of one minibatch agree to 1e-6 relative; one whole update (320 Adam steps) to 1e-5.
+- Grid mode (train_group with N members) vs the same runs alone: EXACTLY, bit for bit.
+  A member's rows of the stacked arrays go through the same kernels whatever N is.
+"""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from algorithms import Trainer, make_arm, train_group
+from algorithms.losses import clipped_surrogate_loss, kl_penalty_loss, normalize_advantages, surrogate_loss, value_loss
+from algorithms.ppo import GroupBatch, minibatch_gradient, update_group
+from algorithms.stacked import Adam, StackedActorCritic, clip_global_norm
+
+
+def first_batch(arm_label: str, task: str = "Hopper-v5", seed: int = 0):
+    arm = make_arm(arm_label)
+    trainer = Trainer(task, arm.algorithm, arm.config, seed=seed, total_steps=4 * 2048)
+    raw, _ = trainer.collector.collect(trainer.policy.numpy_actor(), trainer.action_rng, 0)
+    return trainer, trainer.prepare(raw)
+
+
+def autograd_loss(trainer, batch, idx):
+    """The joint loss as update_autograd builds it, for minibatch idx."""
+    alg, cfg, policy = trainer.algorithm, trainer.algorithm.config, trainer.policy
+    i = torch.from_numpy(idx)
+    params = policy.dist_params(batch.obs[i])
+    ratio = torch.exp(policy.log_prob(params, batch.actions[i]) - batch.log_probs[i])
+    adv = normalize_advantages(batch.advantages[i]) if cfg.adv_norm else batch.advantages[i]
+    if cfg.objective == "clip":
+        loss, _ = clipped_surrogate_loss(ratio, adv, cfg.clip_eps)
+    elif cfg.objective == "none":
+        loss, _ = surrogate_loss(ratio, adv)
+    else:
+        loss, _ = kl_penalty_loss(ratio, adv, policy.kl(tuple(p[i] for p in batch.old_params), params), alg.beta)
+    loss = loss - cfg.ent_coef * policy.entropy(params).mean()
+    v_loss, _ = value_loss(trainer.value_fn(batch.obs[i]), batch.returns[i], batch.values[i],
+                           cfg.value_clip_eps if cfg.value_clip else None)
+    return loss + cfg.vf_coef * v_loss
+
+
+@pytest.mark.parametrize("arm_label", ["ppo_clip", "ppo_klpen", "ppo_kl_fixed:beta=3", "ppo_noclip",
+                                       "ppo_clip:ent_coef=0.01:value_clip=false:adv_norm=false"])
+def test_minibatch_gradient_equals_autograd(arm_label):
+    trainer, batch = first_batch(arm_label)
+    with torch.no_grad():  # move away from pi_old, so that ratios, clipping and KL are not trivial
+        g = torch.Generator().manual_seed(1)
+        for p in [*trainer.policy.parameters(), *trainer.value_fn.parameters()]:
+            p.add_(0.05 * torch.randn(p.shape, generator=g))
+    idx = np.random.default_rng(0).permutation(2048)[:64]
+    net = StackedActorCritic([trainer.policy], [trainer.value_fn])
+    net.load()
+    minibatch_gradient(trainer.algorithm.config, net, GroupBatch([trainer.algorithm], [batch]), idx[None])
+    autograd_loss(trainer, batch, idx).backward()
+    for (name, transposed), param in zip(net.order, net.torch_params(0), strict=True):
+        expected = param.grad.numpy()
+        expected = expected.T if transposed else expected.reshape(1, -1)
+        np.testing.assert_allclose(net.grads[name][0], expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max(),
+                                   err_msg=f"{arm_label}: {name}")
+        assert np.abs(expected).max() > 0, name
+
+
+def test_clip_and_adam_equal_torch():
+    rng = np.random.default_rng(0)
+    shapes = [(7, 5), (5,), (3,)]
+    params = [torch.tensor(rng.standard_normal(s), dtype=torch.float32, requires_grad=True) for s in shapes]
+    flat = torch.cat([p.detach().reshape(-1) for p in params]).numpy()[None].copy()
+    optimizer = torch.optim.Adam(params, lr=3e-4, eps=1e-5, foreach=True)
+    adam = Adam(1, flat.shape[1], betas=(0.9, 0.999), eps=1e-5)
+    for step in range(20):
+        grads = [torch.tensor(rng.standard_normal(s) * (step + 1), dtype=torch.float32) for s in shapes]
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g.clone()
+        torch.nn.utils.clip_grad_norm_(params, 0.5, foreach=True)
+        optimizer.step()
+        grad = torch.cat([g.reshape(-1) for g in grads]).numpy()[None].copy()
+        clip_global_norm(grad, np.array([[0.5]], dtype=np.float32))
+        adam.update(flat, grad, np.array([[3e-4]]))
+    expected = torch.cat([p.detach().reshape(-1) for p in params]).numpy()
+    np.testing.assert_allclose(flat[0], expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("arm_label", ["ppo_clip", "ppo_klpen", "ppo_noclip"])
+def test_one_update_equals_autograd(arm_label):
+    trainer, batch = first_batch(arm_label, "HalfCheetah-v5")
+    twin = copy.deepcopy(trainer)
+    reference = trainer.algorithm.update_autograd(batch)
+    fast = update_group([twin.algorithm], [batch])[0]
+    assert reference.keys() == fast.keys()
+    for key in reference:
+        assert fast[key] == pytest.approx(reference[key], rel=1e-4, abs=1e-6), key
+    for a, b in zip([*trainer.policy.parameters(), *trainer.value_fn.parameters()],
+                    [*twin.policy.parameters(), *twin.value_fn.parameters()], strict=True):
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=0, atol=1e-5)
+    # the Adam state is handed back in torch's layout: the next autograd step continues it
+    for p_ref, p_fast in zip(trainer.algorithm.params, twin.algorithm.params, strict=True):
+        s_ref, s_fast = trainer.algorithm.optimizer.state[p_ref], twin.algorithm.optimizer.state[p_fast]
+        assert float(s_ref["step"]) == float(s_fast["step"]) == 320
+        np.testing.assert_allclose(s_fast["exp_avg_sq"].numpy(), s_ref["exp_avg_sq"].numpy(), rtol=1e-3, atol=1e-10)
+
+
+def test_old_policy_is_a_snapshot():
+    """pi_old's log std must not follow the live parameter (it is an expanded view of it)."""
+    trainer, batch = first_batch("ppo_klpen")
+    before = batch.old_params[1].clone()
+    with torch.no_grad():
+        trainer.policy.log_std.add_(0.5)
+    assert torch.equal(batch.old_params[1], before)
+
+
+@pytest.mark.parametrize("arm_label", ["ppo_clip", "ppo_klpen"])
+def test_grid_members_equal_single_runs_exactly(arm_label):
+    arm = make_arm(arm_label)
+    steps = 3 * 2048
+
+    def trainers():
+        return [Trainer("Hopper-v5", arm.algorithm, arm.config, seed=s, total_steps=steps) for s in range(3)]
+
+    alone = trainers()
+    for t in alone:
+        assert t.train(checkpoint_every=10**9) == "complete"
+    together = trainers()
+    assert train_group(together, [None] * 3, checkpoint_every=10**9) == ["complete"] * 3
+    for a, b in zip(alone, together, strict=True):
+        for p, q in zip(a.state_dict()["policy"].values(), b.state_dict()["policy"].values(), strict=True):
+            assert torch.equal(p, q)
+        assert a.algorithm.beta == b.algorithm.beta
+    seeds_differ = alone[0].state_dict()["policy"]["log_std"] != alone[1].state_dict()["policy"]["log_std"]
+    assert seeds_differ.any()
+
+
+def test_grid_mixes_settings_and_algorithms():
+    """Members with different clip_eps share one stacked update; members of another arm
+    take their own update; every member still equals its run alone."""
+    labels = ["ppo_clip", "ppo_clip:clip_eps=0.1", "trpo"]
+    steps = 2 * 2048
+
+    def trainers():
+        arms = [make_arm(label) for label in labels]
+        return [Trainer("Swimmer-v5", a.algorithm, a.config, seed=0, total_steps=steps) for a in arms]
+
+    alone = trainers()
+    for t in alone:
+        t.train(checkpoint_every=10**9)
+    together = trainers()
+    train_group(together, [None] * 3, checkpoint_every=10**9)
+    for a, b in zip(alone, together, strict=True):
+        for p, q in zip(a.policy.parameters(), b.policy.parameters(), strict=True):
+            assert torch.equal(p, q)
+    assert not torch.equal(together[0].policy.log_std, together[1].policy.log_std)  # clip_eps matters
