@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .losses import value_loss
+from .stacked import Adam, StackedActorCritic, clip_global_norm
 
 
 def gradient_step(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor], loss: torch.Tensor,
@@ -40,7 +41,35 @@ class ValueFitter:
         self.optimizer = torch.optim.Adam(self.params, lr=lr, eps=adam_eps, foreach=True)
 
     def fit(self, obs: torch.Tensor, returns: torch.Tensor) -> float:
-        """Mean value loss over the gradient steps taken."""
+        """Mean value loss over the gradient steps taken. The stacked closed-form path
+        (algorithms/stacked.py) as a stack of one: the same shuffles, loss, clip and Adam as
+        `fit_autograd`, to float32 rounding (tests/test_stacked.py)."""
+        net = StackedActorCritic(None, [self.value_fn])
+        net.load()
+        group = self.optimizer.param_groups[0]
+        adam = Adam(1, net.stack.size, betas=group["betas"], eps=group["eps"])
+        net.load_adam(adam, [self.optimizer.state])
+        lr = np.array([[group["lr"]]])
+        max_norm = np.array([[self.max_grad_norm or np.inf]], dtype=np.float32)
+        x, targets = obs.numpy()[None], returns.numpy()[None]
+        total, steps = 0.0, 0
+        for _ in range(self.epochs):
+            order = self.rng.permutation(obs.shape[0])
+            for start in range(0, obs.shape[0], self.minibatch_size):
+                idx = order[start:start + self.minibatch_size]
+                values, inputs = net.value(x[:, idx])
+                err = values - targets[:, idx]
+                net.backward_value(inputs, err / np.float32(idx.shape[0]))
+                clip_global_norm(net.grad_flat, max_norm)
+                adam.update(net.stack.flat, net.grad_flat, lr)
+                total += float(0.5 * (err * err).mean())
+                steps += 1
+        net.store()
+        net.store_adam(adam, [self.optimizer.state])
+        return total / steps
+
+    def fit_autograd(self, obs: torch.Tensor, returns: torch.Tensor) -> float:
+        """The straightforward path (torch autograd), kept as the reference for `fit`."""
         total, steps = 0.0, 0
         for _ in range(self.epochs):
             order = torch.from_numpy(self.rng.permutation(obs.shape[0]))

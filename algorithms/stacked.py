@@ -129,31 +129,35 @@ class StackedActorCritic:
     maths in closed form. Parameters are copied in from the members' torch modules before
     an update (`load`) and written back after it (`store`), with the Adam state."""
 
-    def __init__(self, policies: Sequence[nn.Module], value_fns: Sequence[nn.Module]):
-        self.policies, self.value_fns = list(policies), list(value_fns)
-        pol = linears(self.policies[0].mean_net)
+    def __init__(self, policies: Sequence[nn.Module] | None, value_fns: Sequence[nn.Module]):
+        """`policies=None`: value networks only (TRPO's and VPG's critic fit)."""
+        self.policies, self.value_fns = list(policies or []), list(value_fns)
+        shapes: dict[str, tuple[int, ...]] = {}
+        self.order: list[tuple[str, bool]] = []  # (stack name, stored transposed) in torch's order
+        self.pol_layers = 0
+        if self.policies:
+            pol = linears(self.policies[0].mean_net)
+            self.pol_layers = len(pol)
+            shapes.update(mlp_shapes("p", [pol[0].in_features] + [m.out_features for m in pol]))
+            shapes["log_std"] = (1, pol[-1].out_features)
+            self.order += [(f"pW{i // 2}", True) if i % 2 == 0 else (f"pb{i // 2}", False)
+                           for i in range(2 * len(pol))] + [("log_std", False)]
         val = linears(self.value_fns[0].net)
-        pol_sizes = [pol[0].in_features] + [m.out_features for m in pol]
-        val_sizes = [val[0].in_features] + [m.out_features for m in val]
-        self.pol_layers, self.val_layers = len(pol), len(val)
-        shapes = {**mlp_shapes("p", pol_sizes), "log_std": (1, pol_sizes[-1]), **mlp_shapes("v", val_sizes)}
-        self.stack = Stack(len(self.policies), shapes)
+        self.val_layers = len(val)
+        shapes.update(mlp_shapes("v", [val[0].in_features] + [m.out_features for m in val]))
+        self.order += [(f"vW{i // 2}", True) if i % 2 == 0 else (f"vb{i // 2}", False) for i in range(2 * len(val))]
+        self.stack = Stack(len(self.value_fns), shapes)
         self.params = self.stack.views
         self.grad_flat, self.grads = self.stack.zeros()
-        # (stack name, torch parameter getter) in the order of the members' optimizer params
-        self.order = []
-        for prefix, layers in (("p", self.pol_layers), ("v", self.val_layers)):
-            for i in range(layers):
-                self.order += [(f"{prefix}W{i}", True), (f"{prefix}b{i}", False)]
-        self.order.insert(2 * self.pol_layers, ("log_std", False))
 
     def torch_params(self, member: int) -> list[torch.Tensor]:
         """The member's parameters in the stack's order: policy (mean net, log std), then value."""
-        pol = self.policies[member]
-        out = []
-        for m in linears(pol.mean_net):
-            out += [m.weight, m.bias]
-        out.append(pol.log_std)
+        out: list[torch.Tensor] = []
+        if self.policies:
+            pol = self.policies[member]
+            for m in linears(pol.mean_net):
+                out += [m.weight, m.bias]
+            out.append(pol.log_std)
         for m in linears(self.value_fns[member].net):
             out += [m.weight, m.bias]
         return out
@@ -219,6 +223,9 @@ class StackedActorCritic:
                  val_inputs, d_value: np.ndarray) -> None:
         mlp_backward(self.params, self.grads, "p", self.pol_layers, pol_inputs, d_mean)
         self.grads["log_std"][...] = d_log_std
+        self.backward_value(val_inputs, d_value)
+
+    def backward_value(self, val_inputs, d_value: np.ndarray) -> None:
         mlp_backward(self.params, self.grads, "v", self.val_layers, val_inputs, d_value[..., None])
 
 

@@ -13,7 +13,7 @@ import sys
 from algorithms.config import ConfigError
 
 from .errors import SuiteError
-from .runner import DEFAULT_SEEDS
+from .runner import DEFAULT_SEEDS, DEFAULT_STACK
 from .tasks import PAPER_TASKS
 
 
@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", default=None, metavar="N",
                      help=f"runs trained at once, one process and one torch thread each "
                           f"(default: the number of cores, {os.cpu_count()})")
+    run.add_argument("--stack", default=str(DEFAULT_STACK), metavar="K",
+                     help=f"grid mode: up to K runs of one task and algorithm train together in one process "
+                          f"with stacked networks, same records as alone (default {DEFAULT_STACK}; 1 = alone; "
+                          f"local backend)")
     run.add_argument("--backend", default="local", choices=None, metavar="local|ray",
                      help="local: a process pool (default); ray: one Ray task per run")
     run.add_argument("--ray-address", default=None, metavar="ADDR",
@@ -140,6 +144,7 @@ def cmd_run(args) -> int:
     check_runs_dir(args.runs_dir)
     checkpoint_every = parse_positive_int("checkpoint-every", args.checkpoint_every)
     workers = parse_positive_int("workers", args.workers if args.workers is not None else os.cpu_count() or 1)
+    stack = parse_positive_int("stack", args.stack) if args.backend == "local" else 1
     if args.backend not in BACKENDS:
         raise SuiteError(f"unknown backend {args.backend!r}; valid backends: {', '.join(BACKENDS)}")
     if args.display not in ("auto", "lines", "none"):
@@ -153,14 +158,15 @@ def cmd_run(args) -> int:
             state = run_state(RunRecord(f"{args.runs_dir}/{spec.key}"))
             counts[state] = counts.get(state, 0) + 1
             print(f"{state:9s} {spec.key}  ({spec.arm.label}, {spec.steps} steps)")
-        seconds, source = estimate(specs, args.runs_dir, workers)
+        seconds, source = estimate(specs, args.runs_dir, workers, stack)
         shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         print(f"{len(specs)} runs ({shown}); estimated wall time {seconds / 3600:.2f} h "
-              f"({seconds / 60:.0f} min) with {workers} workers (speeds from {source})")
+              f"({seconds / 60:.0f} min) with {workers} workers, up to {stack} runs per process "
+              f"(speeds from {source})")
         return 0
     frame = run(runs_dir=args.runs_dir, workers=workers, backend=args.backend, ray_address=args.ray_address,
                 wandb=args.wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
-                checkpoint_every=checkpoint_every, display=args.display, **grid_args(args))
+                checkpoint_every=checkpoint_every, display=args.display, stack=stack, **grid_args(args))
     failed = frame[frame["status"] == "failed"]
     for _, row in failed.iterrows():
         print(f"FAILED {row['task']} {row['arm_label']} seed {row['seed']}: {row['error']}", file=sys.stderr)

@@ -34,16 +34,19 @@ from .errors import SuiteError
 from .presets import preset as get_preset
 from .runner import (
     DEFAULT_SEEDS,
+    DEFAULT_STACK,
     DEFAULT_STEPS,
     FINAL_STATUSES,
     RunSpec,
     check_config,
     check_runs_dir,
     execute,
+    execute_group,
     failure_record,
     parse_positive_int,
     plan,
     split_arm_specs,
+    stack_units,
 )
 from .store import CHECKPOINT, RESULT, RunRecord, atomic_write_bytes, atomic_write_json
 from .tasks import PAPER_TASKS
@@ -72,15 +75,19 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
         workers: int | str | None = None, backend: str = "local", ray_address: str | None = None,
         preset: str | None = None, ablate: str | list[str] | None = None, wandb: bool = False,
         wandb_project: str = "pgsuite",
-        wandb_entity: str | None = None, checkpoint_every: int = 10, display: str = "auto"):
+        wandb_entity: str | None = None, checkpoint_every: int = 10, display: str = "auto",
+        stack: int | str = DEFAULT_STACK):
     """Run a grid; returns a pandas DataFrame, one row per run, with a `trained` column.
     The same as `python -m suite run`. `display`: "auto" (live table on a terminal, lines
-    otherwise), "lines", or "none"."""
+    otherwise), "lines", or "none". `stack`: up to this many runs of one task and algorithm
+    train together in one process (grid mode, stacked networks; local backend); 1 = each
+    run alone. Records are the same either way."""
     import pandas as pd
 
     specs = resolve_grid(algos, tasks, seeds, steps, preset, ablate)
     runs_dir = check_runs_dir(runs_dir)
     workers = parse_positive_int("workers", workers if workers is not None else os.cpu_count() or 1)
+    stack = parse_positive_int("stack", stack)
     if backend not in BACKENDS:
         raise SuiteError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
     logger = None
@@ -100,6 +107,7 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
             results[spec.key] = {**done, "trained": False}
         else:
             todo.append(spec)
+    units = stack_units(todo, stack)
     view = GridDisplay(specs, todo, display)
 
     def finished(spec: RunSpec, result: dict[str, Any]) -> None:
@@ -111,14 +119,16 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
     try:
         if backend == "ray":
             _run_ray(todo, runs_dir, checkpoint_every, ray_address, view, finished)
-        elif workers == 1 or len(todo) <= 1:
+        elif workers == 1 or len(units) <= 1:
             with one_thread():
-                for spec in todo:
-                    view.start(spec)
-                    finished(spec, run_locked(spec, str(runs_dir), checkpoint_every,
-                                              on_row=lambda row, key=spec.key: view.row(key, row)))
+                for unit in units:
+                    for spec in unit:
+                        view.start(spec)
+                    for spec, result in zip(unit, run_group_locked(unit, str(runs_dir), checkpoint_every,
+                                                                   on_row=view.row), strict=True):
+                        finished(spec, result)
         else:
-            _run_pool(todo, runs_dir, checkpoint_every, workers, view, finished)
+            _run_pool(units, runs_dir, checkpoint_every, workers, view, finished)
     finally:
         view.close()
     frame = pd.DataFrame([{k: v for k, v in results[s.key].items() if k != "traceback"} for s in specs])
@@ -135,24 +145,51 @@ def _final_result(record: RunRecord) -> dict[str, Any] | None:
 
 def run_locked(spec: RunSpec, runs_dir: str, checkpoint_every: int, on_row=None) -> dict[str, Any]:
     """Train one run while holding its lock; an exception becomes a failed record."""
-    path = Path(runs_dir) / spec.key
-    path.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(path / LOCK)
+    return run_group_locked([spec], runs_dir, checkpoint_every,
+                            None if on_row is None else lambda _key, row: on_row(row))[0]
+
+
+def run_group_locked(specs: list[RunSpec], runs_dir: str, checkpoint_every: int, on_row=None
+                     ) -> list[dict[str, Any]]:
+    """Train runs together (runner.execute_group) while holding each one's lock. A run locked
+    by another process is left to it; an exception becomes a failed record for every run
+    of the group that had not finished."""
+    results: dict[str, dict[str, Any]] = {}
+    locks, todo = [], []
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        return _note(spec, "busy", "being trained by another suite process")
-    try:
-        done = _final_result(RunRecord(path))  # finished by another process meanwhile?
-        if done is not None:
-            return {**done, "trained": False}
-        return {**execute(spec, runs_dir, checkpoint_every, on_row=on_row), "trained": True}
-    except Exception as err:  # the grid goes on; the failure is recorded with its traceback
-        failure = failure_record(spec, err, traceback.format_exc())
-        atomic_write_json(path / RESULT, failure)
-        return {**failure, "trained": True}
+        for spec in specs:
+            path = Path(runs_dir) / spec.key
+            path.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(path / LOCK)
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                results[spec.key] = _note(spec, "busy", "being trained by another suite process")
+                continue
+            locks.append(lock)
+            done = _final_result(RunRecord(path))  # finished by another process meanwhile?
+            if done is not None:
+                results[spec.key] = {**done, "trained": False}
+            else:
+                todo.append(spec)
+        if todo:
+            try:
+                for spec, result in zip(todo, execute_group(todo, runs_dir, checkpoint_every, on_row=on_row),
+                                        strict=True):
+                    results[spec.key] = {**result, "trained": True}
+            except Exception as err:  # the grid goes on; the failure is recorded with its traceback
+                trace = traceback.format_exc()
+                for spec in todo:
+                    if _final_result(RunRecord(Path(runs_dir) / spec.key)) is None:
+                        failure = failure_record(spec, err, trace)
+                        atomic_write_json(Path(runs_dir) / spec.key / RESULT, failure)
+                        results[spec.key] = {**failure, "trained": True}
+                    else:
+                        results[spec.key] = {**RunRecord(Path(runs_dir) / spec.key).result(), "trained": True}
     finally:
-        lock.release()
+        for lock in locks:
+            lock.release()
+    return [results[spec.key] for spec in specs]
 
 
 def _note(spec: RunSpec, status: str, error: str) -> dict[str, Any]:
@@ -181,35 +218,36 @@ def _worker_init(queue, parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _pool_task(spec: RunSpec, runs_dir: str, checkpoint_every: int) -> dict[str, Any]:
-    _QUEUE.put(("start", spec.key, None))
+def _pool_task(specs: list[RunSpec], runs_dir: str, checkpoint_every: int) -> list[dict[str, Any]]:
+    for spec in specs:
+        _QUEUE.put(("start", spec.key, None))
 
-    def on_row(row):
-        _QUEUE.put(("row", spec.key, {"global_step": row["global_step"],
-                                      "steps_per_second": row["steps_per_second"]}))
+    def on_row(key, row):
+        _QUEUE.put(("row", key, {"global_step": row["global_step"], "steps_per_second": row["steps_per_second"]}))
 
-    return run_locked(spec, runs_dir, checkpoint_every, on_row=on_row)
+    return run_group_locked(specs, runs_dir, checkpoint_every, on_row=on_row)
 
 
-def _run_pool(todo, runs_dir, checkpoint_every, workers, view, finished) -> None:
+def _run_pool(units, runs_dir, checkpoint_every, workers, view, finished) -> None:
     context = get_context("spawn")
     queue = context.Queue()
-    by_key = {spec.key: spec for spec in todo}
-    with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context, initializer=_worker_init,
+    by_key = {spec.key: spec for unit in units for spec in unit}
+    with ProcessPoolExecutor(min(workers, len(units)), mp_context=context, initializer=_worker_init,
                              initargs=(queue, os.getpid())) as pool:
-        pending = {pool.submit(_pool_task, spec, str(runs_dir), checkpoint_every): spec for spec in todo}
+        pending = {pool.submit(_pool_task, unit, str(runs_dir), checkpoint_every): unit for unit in units}
         while pending:
             done, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             _drain(queue, by_key, view)
             for future in done:
-                spec = pending.pop(future)
+                unit = pending.pop(future)
                 try:
-                    result = future.result()
+                    results = future.result()
                 except BrokenProcessPool as err:  # the worker process itself died (OOM-killed, say)
-                    result = _note(spec, "failed", f"worker process lost: {err}")
-                except Exception as err:  # raised outside the run's own guard
-                    result = _note(spec, "failed", f"{type(err).__name__}: {err}")
-                finished(spec, result)
+                    results = [_note(spec, "failed", f"worker process lost: {err}") for spec in unit]
+                except Exception as err:  # raised outside the runs' own guard
+                    results = [_note(spec, "failed", f"{type(err).__name__}: {err}") for spec in unit]
+                for spec, result in zip(unit, results, strict=True):
+                    finished(spec, result)
         _drain(queue, by_key, view)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from algorithms import Arm, ConfigError, Trainer, make_arm
+from algorithms import Arm, ConfigError, Trainer, make_arm, train_group
 from algorithms.config import config_dict, config_hash
 
 from .errors import SuiteError
@@ -26,6 +26,8 @@ SCORE_EPISODES = 100  # PPO paper: a run's score is the mean of its last 100 tra
 # Results that are final: a deterministic run that diverged would diverge again. A failed
 # run (an exception, possibly transient) is retried.
 FINAL_STATUSES = ("complete", "diverged")
+# Grid mode's default group: up to 3 runs (the paper's 3 seeds of a setting) per process.
+DEFAULT_STACK = 3
 
 
 @dataclass(frozen=True)
@@ -107,28 +109,62 @@ def plan(algos: Iterable[str] | str, tasks: Iterable[str] = PAPER_TASKS, seeds: 
     return [RunSpec(task, arm, seed, steps) for task in task_list for arm in arms for seed in range(seeds)]
 
 
+def stack_units(specs: list[RunSpec], stack: int) -> list[list[RunSpec]]:
+    """Runs trained together in one process: up to `stack` runs of one task and one
+    algorithm with one batch size (their iterations keep step; PPO members of any setting
+    share the stacked update), in plan order."""
+    groups: dict[tuple, list[RunSpec]] = {}
+    for spec in specs:
+        key = (spec.task, spec.arm.algorithm.__name__, spec.arm.config.batch_size)
+        groups.setdefault(key, []).append(spec)
+    return [group[i:i + stack] for group in groups.values() for i in range(0, len(group), stack)]
+
+
 def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
             stop_after: int | None = None, on_row=None) -> dict[str, Any]:
     """Train one run to completion (or `stop_after` iterations), resuming from its
-    checkpoint; a run whose result is final (complete or diverged) is not trained again. `on_row(row)` is
-    called with every progress row (for live displays)."""
-    record = RunRecord(Path(runs_dir) / spec.key)
-    failpoint("run:start")
-    record.remove_stale_temp_files()
-    result = _readable(record.result)
-    if result is not None and result.get("status") in FINAL_STATUSES:
-        return result
-    existing = check_config(record, spec)
-    trainer = Trainer(spec.task, spec.arm.algorithm, spec.arm.config, spec.seed, spec.steps)
-    resumed = _resume(record, trainer) if existing is not None else None
-    if resumed is not None:
-        progress, episodes = resumed
-    else:
-        record.clear()
-        atomic_write_json(record.file(CONFIG), {**spec.config_record(), "environment": environment_info()})
-        progress, episodes = [], []
-    logger = RecordLogger(record, progress, episodes, on_row=on_row)
-    status = trainer.train(logger, checkpoint_every=checkpoint_every, stop_after=stop_after)
+    checkpoint; a run whose result is final (complete or diverged) is not trained again.
+    `on_row(row)` is called with every progress row (for live displays). A group of one:
+    `execute_group`."""
+    return execute_group([spec], runs_dir, checkpoint_every, stop_after,
+                         on_row=None if on_row is None else lambda _key, row: on_row(row))[0]
+
+
+def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: int = 10,
+                  stop_after: int | None = None, on_row=None) -> list[dict[str, Any]]:
+    """Train several runs in one process, in lockstep (grid mode, `algorithms.train_group`):
+    runs of one task whose arms share an update structure take one stacked update. Each run
+    keeps its own records, checkpoint and resume point, exactly as if trained alone.
+    `on_row(key, row)` gets every member's progress rows."""
+    results: list[dict[str, Any] | None] = [None] * len(specs)
+    members = []  # (index, spec, record, trainer, logger)
+    for i, spec in enumerate(specs):
+        record = RunRecord(Path(runs_dir) / spec.key)
+        failpoint("run:start")
+        record.remove_stale_temp_files()
+        result = _readable(record.result)
+        if result is not None and result.get("status") in FINAL_STATUSES:
+            results[i] = result
+            continue
+        existing = check_config(record, spec)
+        trainer = Trainer(spec.task, spec.arm.algorithm, spec.arm.config, spec.seed, spec.steps)
+        resumed = _resume(record, trainer) if existing is not None else None
+        if resumed is not None:
+            progress, episodes = resumed
+        else:
+            record.clear()
+            atomic_write_json(record.file(CONFIG), {**spec.config_record(), "environment": environment_info()})
+            progress, episodes = [], []
+        row_hook = None if on_row is None else lambda row, key=spec.key: on_row(key, row)
+        members.append((i, spec, record, trainer, RecordLogger(record, progress, episodes, on_row=row_hook)))
+    statuses = train_group([m[3] for m in members], [m[4] for m in members], checkpoint_every, stop_after)
+    for (i, spec, record, trainer, logger), status in zip(members, statuses, strict=True):
+        results[i] = _finish(spec, record, trainer, logger, status)
+    return results  # type: ignore[return-value]
+
+
+def _finish(spec: RunSpec, record: RunRecord, trainer: Trainer, logger: RecordLogger, status: str
+            ) -> dict[str, Any]:
     if status == "stopped":
         return {"status": "partial", "iteration": trainer.iteration}
     returns = [e["return"] for e in logger.episodes]

@@ -154,3 +154,38 @@ def test_grid_mixes_settings_and_algorithms():
         for p, q in zip(a.policy.parameters(), b.policy.parameters(), strict=True):
             assert torch.equal(p, q)
     assert not torch.equal(together[0].policy.log_std, together[1].policy.log_std)  # clip_eps matters
+
+
+def test_suite_grid_mode_records_equal_runs_alone(tmp_path):
+    """`suite run --stack 3` (one process, three seeds stacked) writes the same records as
+    `--stack 1`, except wall-clock columns; and it resumes a half-done member."""
+    from suite import run
+    from suite.runner import execute, plan
+
+    from .test_determinism import records
+
+    common = dict(algos="ppo_clip,ppo_klpen", tasks=["Hopper-v5"], seeds=3, steps=3 * 2048, workers=1, display="none")
+    specs = plan(["ppo_clip", "ppo_klpen"], ["Hopper-v5"], seeds=3, steps=3 * 2048)
+    execute(specs[1], tmp_path / "stacked", checkpoint_every=1, stop_after=2)  # seed 1 left half done
+    alone = run(runs_dir=tmp_path / "alone", stack=1, **common)
+    stacked = run(runs_dir=tmp_path / "stacked", stack=3, **common)
+    assert list(alone["status"]) == list(stacked["status"]) == ["complete"] * 6
+    for spec in specs:
+        assert records(tmp_path / "alone" / spec.key) == records(tmp_path / "stacked" / spec.key), spec.key
+
+
+@pytest.mark.parametrize("max_grad_norm", [0.0, 0.5])
+def test_value_fit_equals_autograd(max_grad_norm):
+    """TRPO's / VPG's critic fit (10 epochs x 16 minibatches, Adam): stacked vs autograd."""
+    from algorithms.optimize import ValueFitter
+
+    trainer, batch = first_batch("trpo")
+    twin = copy.deepcopy(trainer)
+    fitters = [ValueFitter(t.value_fn, 1e-3, 10, 128, 1e-5, max_grad_norm, np.random.default_rng(5))
+               for t in (trainer, twin)]
+    reference = fitters[0].fit_autograd(batch.obs, batch.returns)
+    fast = fitters[1].fit(batch.obs, batch.returns)
+    assert fast == pytest.approx(reference, rel=1e-4)
+    for a, b in zip(trainer.value_fn.parameters(), twin.value_fn.parameters(), strict=True):
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=0, atol=1e-5)
+    assert not torch.equal(trainer.value_fn.net[0].weight, first_batch("trpo")[0].value_fn.net[0].weight)
