@@ -139,7 +139,10 @@ class GaussianActor(NumpyMLP):
         self.std = np.exp(log_std).astype(np.float32)
 
     def sample(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        mean = self.forward(obs)
+        return self.sample_from(self.forward(obs), rng)
+
+    def sample_from(self, mean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Actions [B, A] given the network's output for B observations."""
         return mean + self.std * rng.standard_normal(mean.shape, dtype=np.float32)
 
     def deterministic(self, obs: np.ndarray) -> np.ndarray:
@@ -149,7 +152,10 @@ class GaussianActor(NumpyMLP):
 
 class CategoricalActor(NumpyMLP):
     def sample(self, obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        logits = self.forward(obs)
+        return self.sample_from(self.forward(obs), rng)
+
+    def sample_from(self, logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Action indices [B, 1] given the network's output for B observations."""
         probs = np.exp(logits - logits.max(-1, keepdims=True))
         cumulative = np.cumsum(probs / probs.sum(-1, keepdims=True), axis=-1)
         draws = rng.random((logits.shape[0], 1), dtype=np.float32)
@@ -159,6 +165,33 @@ class CategoricalActor(NumpyMLP):
     def deterministic(self, obs: np.ndarray) -> np.ndarray:
         """The most probable action."""
         return self.forward(obs).argmax(-1).astype(np.float32)[:, None]
+
+
+class StackedActor:
+    """The numpy actors of M runs with one network shape, evaluated together: one batched
+    matmul per layer for all members ([M, E, obs] -> [M, E, out]), then each member samples
+    from its own output with its own RNG. Each member's slice goes through the same kernel
+    whatever M is, so a member acts exactly as it would alone (a run alone is M = 1)."""
+
+    def __init__(self, actors: list[GaussianActor] | list[CategoricalActor]):
+        self.actors = actors
+        self.weights = [(np.stack([a.weights[i][0] for a in actors]),
+                         np.stack([a.weights[i][1] for a in actors])[:, None])
+                        for i in range(len(actors[0].weights))]
+
+    def forward(self, obs: np.ndarray) -> np.ndarray:
+        h = obs
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(self.weights):
+            h = np.matmul(h, w) + b
+            if i < last:
+                h = np.tanh(h)
+        return h
+
+    def sample(self, obs: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
+        """Actions [M, E, dim] for observations [M, E, obs_dim]."""
+        out = self.forward(obs)
+        return np.stack([actor.sample_from(out[m], rngs[m]) for m, actor in enumerate(self.actors)])
 
 
 class ValueNet(nn.Module):

@@ -5,8 +5,47 @@ from __future__ import annotations
 import numpy as np
 
 
+def merge_moments(mean: np.ndarray, var: np.ndarray, count: np.ndarray, batch: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge running moments with a batch (Chan et al.), for M independent statistics at
+    once: mean and var [M, *shape], count [M], batch [M, B, *shape]. Returns the new
+    (mean, var, count); every member's arithmetic is the same whatever M is."""
+    batch = np.asarray(batch, dtype=np.float64)
+    c = count.reshape(count.shape + (1,) * (mean.ndim - 1))
+    if batch.shape[1] == 1:
+        # One sample (every rollout step with one env): the general formula with batch
+        # mean = the sample, batch variance = 0 and count 1, term by term in the same
+        # order, so the result is bit-identical, without the reductions' cost.
+        delta = batch[:, 0] - mean
+        total = c + 1
+        return mean + delta / total, (var * c + delta**2 * c / total) / total, count + 1
+    n = batch.shape[1]
+    delta = batch.mean(axis=1) - mean
+    total = c + n
+    m2 = var * c + batch.var(axis=1) * n + delta**2 * c * n / total
+    return mean + delta * n / total, m2 / total, count + n
+
+
+def standardize(obs: np.ndarray, mean: np.ndarray, var: np.ndarray, clip: float, eps: float) -> np.ndarray:
+    """(obs - mean) / sqrt(var + eps), clipped to [-clip, clip], as float32."""
+    return np.clip((obs - mean) / np.sqrt(var + eps), -clip, clip).astype(np.float32)
+
+
+def scale_rewards(returns: np.ndarray, mean: np.ndarray, var: np.ndarray, count: np.ndarray, rewards: np.ndarray,
+                  done: np.ndarray, gamma: float, clip: float, eps: float):
+    """One step of reward scaling for M members x E envs ([M, E] returns, rewards, done;
+    the return statistics [M]): the discounted return accumulates, its statistics merge it,
+    the reward is divided by its std and clipped, and the return restarts where episodes
+    ended. Returns (scaled rewards, returns, mean, var, count)."""
+    returns = returns * gamma + rewards
+    mean, var, count = merge_moments(mean, var, count, returns)
+    scaled = np.clip(rewards / np.sqrt(var[:, None] + eps), -clip, clip)
+    returns[done] = 0.0
+    return scaled, returns, mean, var, count
+
+
 class RunningMeanStd:
-    """Mean and variance of everything seen so far, merged batch by batch (Chan et al.)."""
+    """Mean and variance of everything seen so far, merged batch by batch."""
 
     def __init__(self, shape: tuple[int, ...] = (), epsilon: float = 1e-4):
         self.mean = np.zeros(shape, dtype=np.float64)
@@ -16,26 +55,9 @@ class RunningMeanStd:
 
     def update(self, batch: np.ndarray) -> None:
         """`batch` is [B, *shape]."""
-        batch = np.asarray(batch, dtype=np.float64)
-        if batch.shape[0] == 1:
-            # One sample (every rollout step with one env): the general formula with
-            # batch mean = the sample, batch variance = 0 and count 1, term by term in the
-            # same order, so the result is bit-identical, without the reductions' cost.
-            delta = batch[0] - self.mean
-            total = self.count + 1
-            self.mean = self.mean + delta / total
-            self.var = (self.var * self.count + delta**2 * self.count / total) / total
-            self.count = total
-            return
-        batch_mean = batch.mean(axis=0)
-        batch_var = batch.var(axis=0)
-        batch_count = batch.shape[0]
-        delta = batch_mean - self.mean
-        total = self.count + batch_count
-        self.mean = self.mean + delta * batch_count / total
-        m2 = self.var * self.count + batch_var * batch_count + delta**2 * self.count * batch_count / total
-        self.var = m2 / total
-        self.count = total
+        mean, var, count = merge_moments(self.mean[None], self.var[None], np.array([self.count]),
+                                         np.asarray(batch)[None])
+        self.mean, self.var, self.count = mean[0], var[0], float(count[0])
 
     def state_dict(self) -> dict:
         return {"mean": self.mean.copy(), "var": self.var.copy(), "count": float(self.count)}
@@ -60,8 +82,7 @@ class ObsNormalizer:
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         if not self.enabled:
             return np.asarray(obs, dtype=np.float32)
-        scaled = (obs - self.rms.mean) / np.sqrt(self.rms.var + self.eps)
-        return np.clip(scaled, -self.clip, self.clip).astype(np.float32)
+        return standardize(obs, self.rms.mean, self.rms.var, self.clip, self.eps)
 
 
 class RewardScaler:
@@ -77,11 +98,12 @@ class RewardScaler:
         """Scale one step's rewards ([N]) and update the statistics."""
         if not self.enabled:
             return np.asarray(rewards, dtype=np.float64)
-        self.returns = self.returns * self.gamma + rewards
-        self.rms.update(self.returns)
-        scaled = np.clip(rewards / np.sqrt(self.rms.var + self.eps), -self.clip, self.clip)
-        self.returns[done] = 0.0
-        return scaled
+        rms = self.rms
+        scaled, returns, mean, var, count = scale_rewards(
+            self.returns[None], rms.mean[None], rms.var[None], np.array([rms.count]), np.asarray(rewards)[None],
+            np.asarray(done)[None], self.gamma, self.clip, self.eps)
+        self.returns, rms.mean, rms.var, rms.count = returns[0], mean[0], var[0], float(count[0])
+        return scaled[0]
 
     def state_dict(self) -> dict:
         return {"rms": self.rms.state_dict(), "returns": self.returns.copy()}

@@ -19,7 +19,8 @@ import gymnasium as gym
 import numpy as np
 
 from .config import BaseConfig
-from .normalize import ObsNormalizer, RewardScaler
+from .nets import StackedActor
+from .normalize import ObsNormalizer, RewardScaler, merge_moments, scale_rewards, standardize
 
 
 def make_env(env_id: str) -> gym.Env:
@@ -96,43 +97,14 @@ class RolloutCollector:
         return obs
 
     def collect(self, actor, rng: np.random.Generator, global_step: int) -> tuple[RawBatch, list[Episode]]:
-        T, N = self.config.num_steps, len(self.envs)
-        obs_dim = self.obs.shape[1]
-        act_dim = self.adapter.dim
-        obs_buf = np.empty((T, N, obs_dim), dtype=np.float32)
-        act_buf = np.empty((T, N, act_dim), dtype=np.float32)
-        rew_buf = np.empty((T, N), dtype=np.float64)
-        term_buf = np.zeros((T, N), dtype=bool)
-        trunc_buf = np.zeros((T, N), dtype=bool)
-        raw_rewards = np.empty(N, dtype=np.float64)
-        next_raw = np.empty((N, obs_dim), dtype=np.float64)
-        final_raw: list[tuple[int, int, np.ndarray]] = []
-        episodes: list[Episode] = []
-        for t in range(T):
-            obs_buf[t] = self.obs
-            actions = actor.sample(self.obs, rng)
-            act_buf[t] = actions
-            global_step += N
-            for i, env in enumerate(self.envs):
-                obs, reward, terminated, truncated, _ = env.step(self.adapter.to_env(actions[i]))
-                self.episode_actions[i].append(actions[i])
-                self.episode_return[i] += reward
-                self.episode_length[i] += 1
-                raw_rewards[i] = reward
-                if terminated or truncated:
-                    term_buf[t, i], trunc_buf[t, i] = terminated, truncated and not terminated
-                    episodes.append(Episode(global_step, float(self.episode_return[i]),
-                                            int(self.episode_length[i])))
-                    if trunc_buf[t, i]:
-                        final_raw.append((t, i, obs))
-                    obs = self._start_episode(i)
-                next_raw[i] = obs
-            rew_buf[t] = self.reward_scaler(raw_rewards, term_buf[t] | trunc_buf[t])
-            self.obs_normalizer.update(next_raw)
-            self.obs = self.obs_normalizer(next_raw)
-        final_obs = [(t, i, self.obs_normalizer(o)) for t, i, o in final_raw]
-        batch = RawBatch(obs_buf, act_buf, rew_buf, term_buf, trunc_buf, self.obs.copy(), final_obs)
-        return batch, episodes
+        """T steps of every env with `actor`; a group of one (`collect_group`)."""
+        return collect_group([self], [actor], [rng], [global_step])[0]
+
+    def group_key(self) -> tuple:
+        """Collectors with equal keys can step in lockstep with one stacked actor."""
+        c = self.config
+        return (c.num_steps, len(self.envs), self.obs.shape[1], self.adapter.dim, self.adapter.discrete,
+                c.hidden_sizes, c.obs_norm, c.obs_clip, c.reward_scale, c.reward_clip, c.gamma)
 
     # -- checkpointing ---------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -162,6 +134,82 @@ class RolloutCollector:
                 self.episode_length[i] += 1
             raw.append(obs)
         self.obs = self.obs_normalizer(np.stack(raw))
+
+
+def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[np.random.Generator],
+                  global_steps: list[int]) -> list[tuple[RawBatch, list[Episode]]]:
+    """One rollout for each of M runs, stepped in lockstep: each step, one batched forward of
+    the M actors (nets.StackedActor), each member's env(s) stepped with its own actions, and
+    the observation and reward statistics of all members updated in one stacked operation
+    each (normalize.merge_moments). Per member, the arithmetic is that of a run alone.
+    Members must share `group_key()`; their statistics are written back at the end."""
+    first = collectors[0]
+    if len({c.group_key() for c in collectors}) != 1:
+        raise ValueError("collect_group needs collectors with one group key")
+    cfg = first.config
+    M, E, T = len(collectors), len(first.envs), cfg.num_steps
+    obs_dim, act_dim = first.obs.shape[1], first.adapter.dim
+    actor = StackedActor(actors)
+    obs_buf = np.empty((M, T, E, obs_dim), dtype=np.float32)
+    act_buf = np.empty((M, T, E, act_dim), dtype=np.float32)
+    rew_buf = np.empty((M, T, E), dtype=np.float64)
+    term_buf = np.zeros((M, T, E), dtype=bool)
+    trunc_buf = np.zeros((M, T, E), dtype=bool)
+    raw_rewards = np.empty((M, E), dtype=np.float64)
+    next_raw = np.empty((M, E, obs_dim), dtype=np.float64)
+    final_raw: list[list[tuple[int, int, np.ndarray]]] = [[] for _ in range(M)]
+    episodes: list[list[Episode]] = [[] for _ in range(M)]
+    obs_norms = [c.obs_normalizer for c in collectors]
+    scalers = [c.reward_scaler for c in collectors]
+    o_mean, o_var = np.stack([n.rms.mean for n in obs_norms]), np.stack([n.rms.var for n in obs_norms])
+    o_count = np.array([n.rms.count for n in obs_norms])
+    r_returns = np.stack([sc.returns for sc in scalers])
+    r_mean, r_var = np.array([sc.rms.mean for sc in scalers]), np.array([sc.rms.var for sc in scalers])
+    r_count = np.array([sc.rms.count for sc in scalers])
+    obs_norm, scaler = obs_norms[0], scalers[0]
+    obs = np.stack([c.obs for c in collectors])
+    for t in range(T):
+        obs_buf[:, t] = obs
+        actions = actor.sample(obs, rngs)
+        act_buf[:, t] = actions
+        for m, c in enumerate(collectors):
+            step = global_steps[m] + (t + 1) * E
+            for i, env in enumerate(c.envs):
+                o, reward, terminated, truncated, _ = env.step(c.adapter.to_env(actions[m, i]))
+                c.episode_actions[i].append(actions[m, i])
+                c.episode_return[i] += reward
+                c.episode_length[i] += 1
+                raw_rewards[m, i] = reward
+                if terminated or truncated:
+                    term_buf[m, t, i], trunc_buf[m, t, i] = terminated, truncated and not terminated
+                    episodes[m].append(Episode(step, float(c.episode_return[i]), int(c.episode_length[i])))
+                    if trunc_buf[m, t, i]:
+                        final_raw[m].append((t, i, o))
+                    o = c._start_episode(i)
+                next_raw[m, i] = o
+        if scaler.enabled:
+            rew_buf[:, t], r_returns, r_mean, r_var, r_count = scale_rewards(
+                r_returns, r_mean, r_var, r_count, raw_rewards, term_buf[:, t] | trunc_buf[:, t],
+                scaler.gamma, scaler.clip, scaler.eps)
+        else:
+            rew_buf[:, t] = raw_rewards
+        if obs_norm.enabled:
+            o_mean, o_var, o_count = merge_moments(o_mean, o_var, o_count, next_raw)
+            obs = standardize(next_raw, o_mean[:, None], o_var[:, None], obs_norm.clip, obs_norm.eps)
+        else:
+            obs = next_raw.astype(np.float32)
+    results = []
+    for m, c in enumerate(collectors):
+        c.obs_normalizer.rms.mean, c.obs_normalizer.rms.var = o_mean[m].copy(), o_var[m].copy()
+        c.obs_normalizer.rms.count = float(o_count[m])
+        c.reward_scaler.returns = r_returns[m].copy()
+        c.reward_scaler.rms.mean, c.reward_scaler.rms.var = np.array(r_mean[m]), np.array(r_var[m])
+        c.reward_scaler.rms.count = float(r_count[m])
+        c.obs = obs[m].copy()
+        final_obs = [(t, i, c.obs_normalizer(o)) for t, i, o in final_raw[m]]
+        batch = RawBatch(obs_buf[m], act_buf[m], rew_buf[m], term_buf[m], trunc_buf[m], c.obs.copy(), final_obs)
+        results.append((batch, episodes[m]))
+    return results
 
 
 def evaluate(env: gym.Env, actor, obs_normalizer: ObsNormalizer, episodes: int, seed: int) -> list[float]:

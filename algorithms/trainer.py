@@ -21,7 +21,7 @@ from .advantages import gae
 from .config import BaseConfig, ConfigError
 from .losses import explained_variance
 from .nets import CategoricalPolicy, GaussianPolicy, ValueNet
-from .rollout import Episode, RawBatch, RolloutCollector, evaluate, make_env
+from .rollout import Episode, RawBatch, RolloutCollector, collect_group, evaluate, make_env
 
 CHECKPOINT_FORMAT = 1
 LOG_EVERY_STEPS = 2048  # a progress row covers at least this many env steps
@@ -272,10 +272,8 @@ def train_group(trainers: list[Trainer], loggers: list[TrainLogger | None], chec
             break
         started = time.perf_counter()
         collected = []
-        for i in active:
-            t = trainers[i]
-            raw, episodes = t.collector.collect(t.policy.numpy_actor(), t.action_rng, t.global_step)
-            collected.append((raw, t.prepare(raw), episodes))
+        for i, (raw, episodes) in zip(active, collect_members([trainers[i] for i in active]), strict=True):
+            collected.append((raw, trainers[i].prepare(raw), episodes))
         metrics = update_members([trainers[i].algorithm for i in active], [c[1] for c in collected])
         elapsed = (time.perf_counter() - started) / len(active)
         done_here += 1
@@ -283,6 +281,21 @@ def train_group(trainers: list[Trainer], loggers: list[TrainLogger | None], chec
             if not trainers[i].finish_iteration(raw, batch, m, episodes, elapsed, loggers[i], checkpoint_every):
                 status[i] = "diverged"
     return [str(s) for s in status]
+
+
+def collect_members(trainers: list[Trainer]) -> list[tuple[RawBatch, list[Episode]]]:
+    """Each trainer's rollout; trainers whose collectors share a group key step in lockstep."""
+    results: list = [None] * len(trainers)
+    groups: dict[tuple, list[int]] = {}
+    for i, t in enumerate(trainers):
+        groups.setdefault(t.collector.group_key(), []).append(i)
+    for members in groups.values():
+        outs = collect_group([trainers[i].collector for i in members],
+                             [trainers[i].policy.numpy_actor() for i in members],
+                             [trainers[i].action_rng for i in members], [trainers[i].global_step for i in members])
+        for i, out in zip(members, outs, strict=True):
+            results[i] = out
+    return results
 
 
 def update_members(algorithms: list[Algorithm], batches: list[Rollout]) -> list[dict[str, float]]:
