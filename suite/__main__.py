@@ -189,8 +189,10 @@ def cmd_speed(args) -> int:
         raise SuiteError(f"unknown arm {unknown[0]!r}; valid arms: {', '.join(ARMS)}")
     report = measure_speed(tasks, arms)
     save_speed(report)
-    for task, row in report["steps_per_second"].items():
-        print(task, " ".join(f"{a}={v:.0f}" for a, v in row.items()))
+    for table in ("steps_per_second", "stacked_steps_per_second"):
+        print(f"{table} ({'alone' if table == 'steps_per_second' else f'{report['stack']} runs in one process'}):")
+        for task, row in report[table].items():
+            print(" ", task, " ".join(f"{a}={v:.0f}" for a, v in row.items()))
     print(f"saved {SPEED_FILE}")
     return 0
 
