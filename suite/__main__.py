@@ -190,7 +190,8 @@ def cmd_speed(args) -> int:
     report = measure_speed(tasks, arms)
     save_speed(report)
     for table in ("steps_per_second", "stacked_steps_per_second"):
-        print(f"{table} ({'alone' if table == 'steps_per_second' else f'{report['stack']} runs in one process'}):")
+        how = "alone" if table == "steps_per_second" else f"{report['stack']} runs in one process"
+        print(f"{table} ({how}):")
         for task, row in report[table].items():
             print(" ", task, " ".join(f"{a}={v:.0f}" for a, v in row.items()))
     print(f"saved {SPEED_FILE}")
