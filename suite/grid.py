@@ -143,12 +143,6 @@ def _final_result(record: RunRecord) -> dict[str, Any] | None:
     return result if result is not None and result.get("status") in FINAL_STATUSES else None
 
 
-def run_locked(spec: RunSpec, runs_dir: str, checkpoint_every: int, on_row=None) -> dict[str, Any]:
-    """Train one run while holding its lock; an exception becomes a failed record."""
-    return run_group_locked([spec], runs_dir, checkpoint_every,
-                            None if on_row is None else lambda _key, row: on_row(row))[0]
-
-
 def run_group_locked(specs: list[RunSpec], runs_dir: str, checkpoint_every: int, on_row=None
                      ) -> list[dict[str, Any]]:
     """Train runs together (runner.execute_group) while holding each one's lock. A run locked
