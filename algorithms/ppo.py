@@ -189,7 +189,7 @@ def minibatch_gradient(cfg: PPOConfig, net: StackedActorCritic, data: GroupBatch
     if cfg.adv_norm:
         adv = (adv - adv.mean(1, keepdims=True)) / (adv.std(1, keepdims=True) + np.float32(1e-8))
     mean, pol_inputs = net.policy_mean(x)
-    logp, z = net.log_prob(mean, act)
+    logp, z, inv_std = net.log_prob(mean, act)
     ratio = np.exp(logp - data.old_logp[rows, idx])
     unclipped = ratio * adv
     if cfg.objective == "clip":
@@ -201,7 +201,6 @@ def minibatch_gradient(cfg: PPOConfig, net: StackedActorCritic, data: GroupBatch
         d_ratio = -adv / B
     # log pi = sum(-z^2 / 2 - log_std) with z = (a - mean) / std
     d_logp = (d_ratio * ratio)[..., None]
-    inv_std = np.exp(-net.params["log_std"])
     d_mean = d_logp * z * inv_std
     d_log_std = (d_logp * (z * z - 1.0)).sum(1, keepdims=True)
     if cfg.objective in ("kl_adaptive", "kl_fixed"):

@@ -212,12 +212,14 @@ class StackedActorCritic:
         out, inputs = mlp_forward(self.params, "v", self.val_layers, obs)
         return out[..., 0], inputs
 
-    def log_prob(self, mean: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per-sample log-probabilities [N, B] and the standardized residuals z [N, B, A]."""
+    def log_prob(self, mean: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-sample log-probabilities [N, B], the standardized residuals z [N, B, A] and
+        1 / std [N, 1, A]."""
         log_std = self.params["log_std"]  # [N, 1, A]
-        z = (actions - mean) * np.exp(-log_std)
+        inv_std = np.exp(-log_std)
+        z = (actions - mean) * inv_std
         logp = (-0.5 * z * z - log_std - np.float32(_HALF_LOG_2PI)).sum(-1)
-        return logp, z
+        return logp, z, inv_std
 
     def backward(self, pol_inputs, d_mean: np.ndarray, d_log_std: np.ndarray,
                  val_inputs, d_value: np.ndarray) -> None:
