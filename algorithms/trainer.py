@@ -283,37 +283,37 @@ def train_group(trainers: list[Trainer], loggers: list[TrainLogger | None], chec
     return [str(s) for s in status]
 
 
-def collect_members(trainers: list[Trainer]) -> list[tuple[RawBatch, list[Episode]]]:
-    """Each trainer's rollout; trainers whose collectors share a group key step in lockstep."""
-    results: list = [None] * len(trainers)
-    groups: dict[tuple, list[int]] = {}
-    for i, t in enumerate(trainers):
-        groups.setdefault(t.collector.group_key(), []).append(i)
+def in_groups(keys: list, run) -> list:
+    """Partition items 0..n-1 by key, call `run(indices)` once per group (it returns one
+    output per index), and give the outputs back in item order."""
+    groups: dict = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    results: list = [None] * len(keys)
     for members in groups.values():
-        outs = collect_group([trainers[i].collector for i in members],
-                             [trainers[i].policy.numpy_actor() for i in members],
-                             [trainers[i].action_rng for i in members], [trainers[i].global_step for i in members])
-        for i, out in zip(members, outs, strict=True):
+        for i, out in zip(members, run(members), strict=True):
             results[i] = out
     return results
 
 
+def collect_members(trainers: list[Trainer]) -> list[tuple[RawBatch, list[Episode]]]:
+    """Each trainer's rollout; trainers whose collectors share a group key step in lockstep."""
+    return in_groups([t.collector.group_key() for t in trainers], lambda members: collect_group(
+        [trainers[i].collector for i in members], [trainers[i].policy.numpy_actor() for i in members],
+        [trainers[i].action_rng for i in members], [trainers[i].global_step for i in members]))
+
+
 def update_members(algorithms: list[Algorithm], batches: list[Rollout]) -> list[dict[str, float]]:
-    """Each algorithm's update, members with one group key together."""
-    results: list[dict[str, float] | None] = [None] * len(algorithms)
-    groups: dict[tuple, list[int]] = {}
-    for i, alg in enumerate(algorithms):
-        key = alg.group_key()
-        if key is None:
-            results[i] = alg.update(batches[i])
-        else:
-            groups.setdefault(key, []).append(i)
-    for members in groups.values():
-        outs = type(algorithms[members[0]]).update_group([algorithms[i] for i in members],
-                                                         [batches[i] for i in members])
-        for i, out in zip(members, outs, strict=True):
-            results[i] = out
-    return results  # type: ignore[return-value]
+    """Each algorithm's update, members with one group key (not None) together."""
+    keys = [alg.group_key() or ("alone", i) for i, alg in enumerate(algorithms)]
+
+    def run(members: list[int]) -> list[dict[str, float]]:
+        first = algorithms[members[0]]
+        if first.group_key() is None:
+            return [first.update(batches[members[0]])]
+        return type(first).update_group([algorithms[i] for i in members], [batches[i] for i in members])
+
+    return in_groups(keys, run)
 
 
 def _snapshot(params: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
