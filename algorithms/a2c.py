@@ -15,14 +15,32 @@ from .optimize import gradient_step, set_lr
 from .trainer import Algorithm, Rollout
 
 SB3_A2C = "Stable-Baselines3 A2C defaults (= openai/baselines a2c), as rl-baselines3-zoo runs MuJoCo"
+# rl-baselines3-zoo hyperparams/a2c.yml, MuJoCo entries (&mujoco-defaults): `normalize: true`
+# and SB3's defaults otherwise. rl_zoo3/exp_manager.py turns `normalize: true` into
+# VecNormalize(env) with no keyword arguments ("Normalizing input and reward"), and SB3's
+# VecNormalize defaults are norm_obs=True, norm_reward=True, clip_obs=10, clip_reward=10,
+# gamma=0.99, epsilon=1e-8: observations AND rewards. (Older zoo releases and their model
+# cards used "{'norm_obs': True, 'norm_reward': False}" for A2C on MuJoCo; the current file
+# does not.) The zoo's Swimmer entry also sets gamma 0.9999, a per-task tuning we do not
+# apply: the paper's protocol uses one setting across its seven tasks.
+ZOO_NORMALIZE = ("rl-baselines3-zoo a2c.yml MuJoCo `normalize: true` = SB3 VecNormalize defaults "
+                 "(observations and rewards, clip 10, epsilon 1e-8)")
 
 
 @dataclass(frozen=True)
 class A2CConfig(BaseConfig):
     num_steps: int = hp(5, SB3_A2C, "Env steps per env per update (n of the n-step return).")
     gae_lambda: float = hp(1.0, SB3_A2C + " (n-step returns)", "GAE lambda; 1 gives n-step returns.")
-    reward_scale: bool = hp(False, SB3_A2C + " (normalize: obs only)",
-                            "Divide rewards by the running std of the discounted return.")
+    hidden_sizes: tuple[int, ...] = hp((64, 64), SB3_A2C + " (MlpPolicy: separate 64x64 tanh pi and vf)",
+                                       "Hidden layer widths, tanh, for policy and value MLPs.")
+    ortho_init: bool = hp(True, SB3_A2C + " (ActorCriticPolicy ortho_init=True)",
+                          "Orthogonal init: hidden gain sqrt(2), policy head 0.01, value head 1.")
+    obs_norm: bool = hp(True, ZOO_NORMALIZE, "Normalize observations by a running mean/std.")
+    obs_clip: float = hp(10.0, ZOO_NORMALIZE, "Clip normalized observations to [-obs_clip, obs_clip].")
+    reward_scale: bool = hp(True, ZOO_NORMALIZE, "Divide rewards by the running std of the discounted return.")
+    reward_clip: float = hp(10.0, ZOO_NORMALIZE, "Clip scaled rewards to [-reward_clip, reward_clip].")
+    max_grad_norm: float = hp(0.5, SB3_A2C, "Global gradient-norm clip; 0 disables.")
+    ent_coef: float = hp(0.0, SB3_A2C, "Entropy bonus weight.")
     adv_norm: bool = hp(False, SB3_A2C, "Standardize advantages per batch.")
     lr: float = hp(7e-4, SB3_A2C, "Step size.")
     lr_anneal: bool = hp(False, SB3_A2C + " (constant)", "Anneal lr linearly to 0.")

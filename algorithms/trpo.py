@@ -30,10 +30,22 @@ from .trust_region import (
 )
 
 SB3C = "sb3-contrib TRPO defaults (with rl-baselines3-zoo's normalize: true for MuJoCo)"
+# `normalize: true` in rl-baselines3-zoo = SB3 VecNormalize with its defaults: observations
+# and rewards, clip 10 (see algorithms/a2c.py). The zoo's own tuned MuJoCo TRPO entry differs
+# from the library defaults (2 envs x 1024 steps, 25 CG steps, 20 critic updates, per-task
+# target_kl and gamma): we take sb3-contrib's defaults, one setting for every task.
+ZOO_NORMALIZE = "rl-baselines3-zoo `normalize: true` = SB3 VecNormalize defaults (observations and rewards, clip 10)"
 
 
 @dataclass(frozen=True)
 class TRPOConfig(BaseConfig):
+    obs_norm: bool = hp(True, ZOO_NORMALIZE, "Normalize observations by a running mean/std.")
+    obs_clip: float = hp(10.0, ZOO_NORMALIZE, "Clip normalized observations to [-obs_clip, obs_clip].")
+    reward_scale: bool = hp(True, ZOO_NORMALIZE, "Divide rewards by the running std of the discounted return.")
+    reward_clip: float = hp(10.0, ZOO_NORMALIZE, "Clip scaled rewards to [-reward_clip, reward_clip].")
+    adv_norm: bool = hp(True, SB3C + " (normalize_advantage=True)", "Standardize advantages per batch.")
+    ortho_init: bool = hp(True, SB3C + " (SB3 ActorCriticPolicy ortho_init=True)",
+                          "Orthogonal init: hidden gain sqrt(2), policy head 0.01, value head 1.")
     gae_lambda: float = hp(0.95, SB3C, "GAE lambda.")
     lr: float = hp(1e-3, SB3C, "Adam step size of the value function (the policy steps by the trust region).")
     lr_anneal: bool = hp(False, SB3C + " (constant)", "Anneal the value function's step size linearly to 0.")
