@@ -230,25 +230,35 @@ def cmd_random(args) -> int:
 
 
 def cmd_table(args) -> int:
-    from .leaderboard import results
+    from pathlib import Path
+
+    from .leaderboard import comparison_results
+    from .presets import COMPARISONS, PAPER_STEPS, TABLE1
     from .runner import check_runs_dir
-    from .tables import per_task, per_task_markdown, table1, table1_markdown
+    from .scores import paper_table1, run_table
+    from .store import atomic_write_text, load_runs
+    from .tables import comparison_markdown, comparison_table, per_task, per_task_markdown
 
     if not check_runs_dir(args.runs_dir).exists():
         raise SuiteError(f"runs dir {args.runs_dir!r} does not exist")
-    frame, _ = results(args.runs_dir, args.normalize, _budget(args.budget))
-    t1, pt = table1(frame), per_task(frame)
-    if len(t1):
-        print(table1_markdown(t1, args.normalize) + "\n")
-    print(per_task_markdown(pt))
+    frame = run_table(load_runs(args.runs_dir), _budget(args.budget))
+    at_paper_budget = int(frame["budget"].max()) == PAPER_STEPS
+    tables = {}
+    for comparison in COMPARISONS:
+        runs, _ = comparison_results(frame, comparison, args.normalize)
+        if runs.empty:
+            continue
+        paper = paper_table1() if comparison is TABLE1 and at_paper_budget else None
+        tables[comparison.name] = comparison_table(runs, paper=paper)
+        print(f"{comparison.title}\n\n{comparison_markdown(tables[comparison.name], args.normalize)}\n")
+    raw = per_task(frame)
+    print(per_task_markdown(raw))
     if args.csv:
-        from pathlib import Path
-
-        from .store import atomic_write_text
-
         path = Path(args.csv)
-        atomic_write_text(path, t1.to_csv(index=False))
-        atomic_write_text(path.with_name(path.stem + "-per-task.csv"), pt.to_csv(index=False))
+        for name, table in tables.items():  # Table 1 to FILE, the others beside it
+            target = path if name == TABLE1.name else path.with_name(f"{path.stem}-{name}.csv")
+            atomic_write_text(target, table.to_csv(index=False))
+        atomic_write_text(path.with_name(path.stem + "-per-task.csv"), raw.to_csv(index=False))
     return 0
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from .store import EPISODES, atomic_write_bytes, read_csv
 
 CURVE_POINTS = 50
+BAND_REPS = 1000
 
 
 def _figure():
@@ -45,56 +46,98 @@ def curve(episodes: list[dict], grid: np.ndarray) -> np.ndarray:
     return out
 
 
-def learning_curves(frame, path: Path) -> None:
-    """One panel per task; per arm the mean over seeds of the training-episode return, with a
-    95% normal-approximation band (1.96 standard errors over seeds)."""
+def arm_colors(names) -> dict[str, tuple]:
+    """One colour per arm in every figure: Figure 3's arms first, then Table 1's, in a fixed
+    order (a setting in both, Figure 3's PPO (Clip) = Table 1's eps = 0.2, keeps one colour),
+    other names after them in sorted order. tab20's ten full hues come before its light ones."""
+    from algorithms import make_arm
+
+    from .presets import FIGURE3, TABLE1, distinct_arms
+
+    plt = _figure()
+    order = [make_arm(spec).config_hash for spec in distinct_arms(FIGURE3, TABLE1)]
+    index = {row: order.index(make_arm(spec).config_hash) for c in (FIGURE3, TABLE1) for row, spec in c.rows}
+    others = sorted(set(names) - set(index))
+    index.update({name: len(order) + i for i, name in enumerate(others)})
+    cmap = plt.get_cmap("tab20")
+    return {name: cmap((2 * index[name]) % 20 + (index[name] // 10) % 2) for name in names}
+
+
+def bootstrap_band(curves: np.ndarray, reps: int = BAND_REPS, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """95% percentile interval of the mean curve over seeds ([S, P] -> two [P]), from
+    resampling the S seeds with replacement; a fixed seed, so figures are reproducible."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(curves), (reps, len(curves)))
+    means = np.nanmean(curves[picks], axis=1)
+    return np.nanpercentile(means, 2.5, axis=0), np.nanpercentile(means, 97.5, axis=0)
+
+
+def learning_curves(frame, path: Path, label: str = "arm_label", title: str = "") -> None:
+    """One panel per task; per arm (column `label`) the mean over seeds of the training-
+    episode return, binned over env steps, with a bootstrap 95% band over seeds."""
+    import warnings
+
     plt = _figure()
     done = frame[frame["status"] == "complete"]
     tasks = sorted(done["task"].unique())
     cols = min(4, len(tasks))
     rows = int(np.ceil(len(tasks) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
-    arms = sorted(done["arm_label"].unique())
-    colors = {arm: plt.get_cmap("tab10")(i % 10) for i, arm in enumerate(arms)}
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    arms = list(dict.fromkeys(done[label]))
+    colors = arm_colors(arms)
     for ax, task in zip(axes.flat, tasks, strict=False):
         rows_task = done[done["task"] == task]
         steps = int(rows_task["steps"].max())
         grid = np.linspace(0, steps, CURVE_POINTS + 1)
+        x = grid[1:] / 1e6
         for arm in arms:
-            runs = rows_task[rows_task["arm_label"] == arm]
+            runs = rows_task[rows_task[label] == arm]
             if runs.empty:
                 continue
             curves = np.stack([curve(read_csv(Path(p) / EPISODES), grid) for p in sorted(runs["path"])])
-            mean = np.nanmean(curves, axis=0)
-            ax.plot(grid[1:], mean, color=colors[arm], label=arm, linewidth=1.2)
-            if len(curves) > 1:
-                sem = np.nanstd(curves, axis=0, ddof=1) / np.sqrt(len(curves))
-                ax.fill_between(grid[1:], mean - 1.96 * sem, mean + 1.96 * sem, color=colors[arm], alpha=0.2)
+            with warnings.catch_warnings():  # bins before any episode ended are NaN for every seed
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean = np.nanmean(curves, axis=0)
+                ax.plot(x, mean, color=colors[arm], label=f"{arm} (n={len(curves)})", linewidth=1.2)
+                if len(curves) > 1:
+                    low, high = bootstrap_band(curves)
+                    ax.fill_between(x, low, high, color=colors[arm], alpha=0.2, linewidth=0)
         ax.set_title(task, fontsize=9)
-        ax.set_xlabel("env steps", fontsize=8)
+        ax.set_xlabel("environment steps (millions)", fontsize=8)
+        ax.set_ylabel("training episode return", fontsize=8)
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(tasks):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(6, len(labels)), fontsize=8)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
+    caption = "mean over seeds; band: bootstrap 95% CI of that mean (seeds resampled)"
+    fig.suptitle(f"{title}\n{caption}" if title else caption, fontsize=9)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     _save(fig, path)
 
 
-def interval_estimates(aggregates, path: Path) -> None:
+AGGREGATE_TITLES = {"median": "Median", "iqm": "Interquartile mean (IQM)", "mean": "Mean",
+                    "optimality_gap": "Optimality gap (lower is better)"}
+
+
+def interval_estimates(aggregates, path: Path, title: str = "") -> None:
     """Point estimate and 95% CI of each aggregate, one panel per aggregate."""
     plt = _figure()
     names = list(dict.fromkeys(aggregates["aggregate"]))
-    arms = sorted(aggregates["arm"].unique())
+    arms = list(dict.fromkeys(aggregates["arm"]))
+    colors = arm_colors(arms)
     fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 0.5 * len(arms) + 1.2), squeeze=False)
     for ax, name in zip(axes.flat, names, strict=True):
         part = aggregates[aggregates["aggregate"] == name].set_index("arm").loc[arms]
         y = np.arange(len(arms))
-        ax.hlines(y, part["ci_low"], part["ci_high"], linewidth=6, alpha=0.5)
+        ax.hlines(y, part["ci_low"], part["ci_high"], linewidth=6, alpha=0.6, colors=[colors[a] for a in arms])
         ax.plot(part["value"], y, "k|", markersize=12)
         ax.set_yticks(y, arms if ax is axes.flat[0] else [""] * len(arms), fontsize=8)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(AGGREGATE_TITLES.get(name, name), fontsize=9)
+        ax.set_xlabel("normalized score", fontsize=8)
         ax.tick_params(labelsize=7)
+    if title:
+        fig.suptitle(f"{title} (95% stratified-bootstrap CIs)", fontsize=9)
     fig.tight_layout()
     _save(fig, path)
 
@@ -115,14 +158,17 @@ def toggle_histograms(diffs: dict[str, list[float]], path: Path) -> None:
     _save(fig, path)
 
 
-def performance_profiles(taus: np.ndarray, points: dict, intervals: dict, path: Path) -> None:
+def performance_profiles(taus: np.ndarray, points: dict, intervals: dict, path: Path, title: str = "") -> None:
     plt = _figure()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    for arm in sorted(points):
-        ax.plot(taus, points[arm], label=arm, linewidth=1.2)
-        ax.fill_between(taus, intervals[arm][0], intervals[arm][1], alpha=0.2)
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    colors = arm_colors(list(points))
+    for arm in points:
+        ax.plot(taus, points[arm], label=arm, linewidth=1.2, color=colors[arm])
+        ax.fill_between(taus, intervals[arm][0], intervals[arm][1], alpha=0.2, color=colors[arm], linewidth=0)
     ax.set_xlabel("normalized score tau")
     ax.set_ylabel("fraction of runs with score > tau")
-    ax.legend(fontsize=7)
+    ax.set_title(f"{title}: performance profiles (95% bootstrap bands)" if title else "Performance profiles",
+                 fontsize=9)
+    ax.legend(fontsize=6)
     fig.tight_layout()
     _save(fig, path)

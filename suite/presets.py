@@ -1,26 +1,91 @@
-"""Named grids. A preset fills in --algos, --tasks, --seeds and --steps; options given
-explicitly on the command line win."""
+"""The paper's comparisons, and the named grids (presets) that run them.
+
+A comparison is a set of rows, each the paper's name for a setting and the arm that runs
+it. Runs belong to a row by their config hash (task, budget and seed aside), never by
+label, so `ppo_clip` and `ppo_clip:clip_eps=0.2` are the same row. Each comparison is
+normalized among its own rows only (suite/scores.py), as the paper did.
+
+A preset fills in --algos, --tasks, --seeds and --steps; options given explicitly on the
+command line win.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+from algorithms import make_arm
 
 from .errors import SuiteError
 from .tasks import PAPER_TASKS
 
+PAPER_STEPS = 1_000_000  # PPO paper: 1M timesteps per run
+PAPER_SEEDS = 3
+
+
+@dataclass(frozen=True)
+class Comparison:
+    name: str  # its preset's name
+    title: str
+    rows: tuple[tuple[str, str], ...]  # (the paper's name for the setting, the arm spec that runs it)
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        return tuple(spec for _, spec in self.rows)
+
+    def row_names(self) -> dict[str, str]:
+        """Arm config hash -> the row's name."""
+        return {make_arm(spec).config_hash: row for row, spec in self.rows}
+
+
 # The PPO paper's Table 1: the 11 surrogate-objective settings, 7 tasks x 3 seeds x 1M steps.
-TABLE1_ARMS = (
-    "ppo_noclip",
-    "ppo_clip:clip_eps=0.1", "ppo_clip:clip_eps=0.2", "ppo_clip:clip_eps=0.3",
-    "ppo_klpen:kl_target=0.003", "ppo_klpen:kl_target=0.01", "ppo_klpen:kl_target=0.03",
-    "ppo_kl_fixed:beta=0.3", "ppo_kl_fixed:beta=1", "ppo_kl_fixed:beta=3", "ppo_kl_fixed:beta=10",
-)
-# The PPO paper's Figure 3 comparison, as far as this suite implements it.
-FIGURE3_ARMS = ("vpg", "a2c", "trpo", "ppo_clip")
+TABLE1 = Comparison("table1", "Table 1: surrogate objectives", (
+    ("No clipping or penalty", "ppo_noclip"),
+    ("Clipping, eps = 0.1", "ppo_clip:clip_eps=0.1"),
+    ("Clipping, eps = 0.2", "ppo_clip:clip_eps=0.2"),
+    ("Clipping, eps = 0.3", "ppo_clip:clip_eps=0.3"),
+    ("Adaptive KL, d_targ = 0.003", "ppo_klpen:kl_target=0.003"),
+    ("Adaptive KL, d_targ = 0.01", "ppo_klpen:kl_target=0.01"),
+    ("Adaptive KL, d_targ = 0.03", "ppo_klpen:kl_target=0.03"),
+    ("Fixed KL, beta = 0.3", "ppo_kl_fixed:beta=0.3"),
+    ("Fixed KL, beta = 1", "ppo_kl_fixed:beta=1"),
+    ("Fixed KL, beta = 3", "ppo_kl_fixed:beta=3"),
+    ("Fixed KL, beta = 10", "ppo_kl_fixed:beta=10"),
+))
+# The PPO paper's Figure 3, as far as this suite implements it (no CEM, no A2C + Trust Region);
+# row names as in the figure's legend.
+FIGURE3 = Comparison("figure3", "Figure 3: PPO against other algorithms", (
+    ("PPO (Clip)", "ppo_clip"),
+    ("TRPO", "trpo"),
+    ("A2C", "a2c"),
+    ("Vanilla PG, Adaptive", "vpg"),
+))
+COMPARISONS = (TABLE1, FIGURE3)
+
+
+def distinct_arms(*comparisons: Comparison) -> tuple[str, ...]:
+    """The arms of the comparisons, each config once (the first spec that names it)."""
+    seen, arms = set(), []
+    for comparison in comparisons:
+        for spec in comparison.arms:
+            digest = make_arm(spec).config_hash
+            if digest not in seen:
+                seen.add(digest)
+                arms.append(spec)
+    return tuple(arms)
+
+
+def _paper_grid(*comparisons: Comparison) -> dict:
+    return {"algos": distinct_arms(*comparisons), "tasks": PAPER_TASKS, "seeds": PAPER_SEEDS, "steps": PAPER_STEPS}
+
 
 PRESETS: dict[str, dict] = {
-    "table1": {"algos": TABLE1_ARMS, "tasks": PAPER_TASKS, "seeds": 3, "steps": 1_000_000},
-    "figure3": {"algos": FIGURE3_ARMS, "tasks": PAPER_TASKS, "seeds": 3, "steps": 1_000_000},
+    "table1": _paper_grid(TABLE1),
+    "figure3": _paper_grid(FIGURE3),
+    # Both: Table 1's 11 settings and Figure 3's vpg, a2c, trpo (its ppo_clip is Table 1's
+    # eps = 0.2): 14 arms x 7 tasks x 3 seeds = 294 runs.
+    "paper": _paper_grid(TABLE1, FIGURE3),
     # A first look in minutes: the Figure 3 arms, one seed, 50k steps per run.
-    "quick": {"algos": FIGURE3_ARMS, "tasks": PAPER_TASKS, "seeds": 1, "steps": 50_000},
+    "quick": {"algos": FIGURE3.arms, "tasks": PAPER_TASKS, "seeds": 1, "steps": 50_000},
 }
 
 

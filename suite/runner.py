@@ -30,6 +30,12 @@ FINAL_STATUSES = ("complete", "diverged")
 DEFAULT_STACK = 3
 
 
+def run_hash(arm_hash: str, steps: int) -> str:
+    """A run directory's hash: the arm's config hash with the step budget (lr annealing
+    depends on it)."""
+    return config_hash({"arm": arm_hash, "steps": steps})
+
+
 @dataclass(frozen=True)
 class RunSpec:
     task: str
@@ -39,8 +45,7 @@ class RunSpec:
 
     @property
     def run_hash(self) -> str:
-        """The arm's config hash with the step budget (lr annealing depends on it)."""
-        return config_hash({"arm": self.arm.config_hash, "steps": self.steps})
+        return run_hash(self.arm.config_hash, self.steps)
 
     @property
     def key(self) -> str:
@@ -144,6 +149,7 @@ def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: 
         record.remove_stale_temp_files()
         result = _readable(record.result)
         if result is not None and result.get("status") in FINAL_STATUSES:
+            record.compress()  # a final run recorded before compression existed, or killed before it
             results[i] = result
             continue
         existing = check_config(record, spec)
@@ -184,6 +190,7 @@ def _finish(spec: RunSpec, record: RunRecord, trainer: Trainer, logger: RecordLo
         eval_returns = trainer.evaluate(EVAL_EPISODES)
         result.update(eval_score=float(np.mean(eval_returns)), eval_episodes=len(eval_returns))
     atomic_write_json(record.file(RESULT), result)
+    record.compress()
     failpoint("run:end")
     return result
 

@@ -1,8 +1,9 @@
 """Scores: the random-policy baseline, run scores as a table, and normalization.
 
 Normalized score = (score - random) / (top - random), where `top` is, by mode:
-- "paper": the highest per-task mean score (mean over seeds) among the settings being
-  compared, as the PPO paper did (random = 0, best = 1);
+- "paper": the highest per-task mean score (mean over seeds) among the settings in the
+  frame given, as the PPO paper did (random = 0, best = 1): give it one comparison's runs
+  (tables.in_comparison), so that arms outside the comparison never move it;
 - "reference": a fixed, checked-in score per task (suite/data/reference_scores.json), so
   that adding an arm never moves another arm's number.
 """
@@ -101,6 +102,10 @@ def run_table(runs, budget: int | None = None):
         name = mixed[mixed > 1].index[0]
         found = sorted(frame.loc[names == name, "task"].unique())
         raise SuiteError(f"records mix versions of one task: {', '.join(found)}; compare one version")
+    # One label per config: the shortest of those its records carry (`ppo_clip` and
+    # `ppo_clip:clip_eps=0.2` are one config and one run directory).
+    frame["arm_label"] = frame.groupby("config_hash")["arm_label"].transform(
+        lambda labels: min(labels, key=lambda text: (len(text), text)))
     return frame.sort_values(["task", "arm_label", "seed"]).reset_index(drop=True)
 
 
@@ -114,7 +119,7 @@ def normalize(frame, mode: str = "paper", randoms: dict[str, float] | None = Non
     if missing:
         raise SuiteError(f"no random-policy score for {', '.join(missing)}; run python -m suite random")
     if mode == "paper":
-        tops = frame.groupby(["task", "arm_label"])["score"].mean().groupby("task").max().to_dict()
+        tops = frame.groupby(["task", "config_hash"])["score"].mean().groupby("task").max().to_dict()
     else:
         references = reference_scores() if references is None else references
         absent = sorted(set(frame["task"]) - set(references))

@@ -7,6 +7,9 @@ profiles), so both are seeded before each call.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 import numpy as np
 
 STATS_SEED = 0
@@ -14,12 +17,13 @@ REPS = 2000
 AGGREGATES = ("median", "iqm", "mean", "optimality_gap")
 
 
-def score_matrices(frame) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """{arm: normalized scores [runs, tasks]} for the arms with the same number of scored
-    runs on every task (sorted by seed); the others with why they are left out."""
+def score_matrices(frame, label: str = "arm_label") -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """{arm: normalized scores [runs, tasks]} for the arms (named by column `label`, in
+    order of appearance) with the same number of scored runs on every task (sorted by
+    seed); the others with why they are left out."""
     tasks = sorted(frame["task"].unique())
     matrices, excluded = {}, {}
-    for arm, group in frame.groupby("arm_label"):
+    for arm, group in frame.groupby(label, sort=False):
         columns = [group[(group["task"] == t) & group["normalized"].notna()].sort_values("seed")["normalized"]
                    .to_numpy() for t in tasks]
         counts = [len(c) for c in columns]
@@ -36,6 +40,14 @@ def _seed(seed: int) -> np.random.RandomState:
     return np.random.RandomState(seed)
 
 
+@contextlib.contextmanager
+def _quiet():
+    """rliable hands arch a RandomState, which arch deprecates with a FutureWarning per call."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="random_state is deprecated", category=FutureWarning)
+        yield
+
+
 def aggregates(matrices: dict[str, np.ndarray], seed: int = STATS_SEED, reps: int = REPS):
     """Median, IQM, mean, optimality gap per arm, with stratified-bootstrap 95% CIs."""
     import pandas as pd
@@ -46,7 +58,8 @@ def aggregates(matrices: dict[str, np.ndarray], seed: int = STATS_SEED, reps: in
         return np.array([metrics.aggregate_median(x), metrics.aggregate_iqm(x), metrics.aggregate_mean(x),
                          metrics.aggregate_optimality_gap(x)])
 
-    points, intervals = rly.get_interval_estimates(matrices, func, reps=reps, random_state=_seed(seed))
+    with _quiet():
+        points, intervals = rly.get_interval_estimates(matrices, func, reps=reps, random_state=_seed(seed))
     rows = []
     for arm in matrices:
         for i, name in enumerate(AGGREGATES):
@@ -55,22 +68,27 @@ def aggregates(matrices: dict[str, np.ndarray], seed: int = STATS_SEED, reps: in
     return pd.DataFrame(rows)
 
 
-def improvement_probabilities(matrices: dict[str, np.ndarray], seed: int = STATS_SEED, reps: int = REPS):
-    """P(X > Y) for every ordered pair of arms, with 95% CIs."""
+def improvement_probabilities(matrices: dict[str, np.ndarray], seed: int = STATS_SEED, reps: int = REPS,
+                              against: str | None = None):
+    """P(X > Y) for every ordered pair of arms (or, with `against`, every arm X against that
+    one), with 95% CIs."""
     import pandas as pd
     from rliable import library as rly
     from rliable import metrics
 
     arms = list(matrices)
-    pairs = {f"{x},{y}": (matrices[x], matrices[y]) for x in arms for y in arms if x != y}
+    pairs = [(x, y) for x in arms for y in arms if x != y and (against is None or y == against)]
     if not pairs:
         return pd.DataFrame(columns=["x", "y", "probability", "ci_low", "ci_high"])
-    points, intervals = rly.get_interval_estimates(pairs, metrics.probability_of_improvement, reps=reps,
-                                                   random_state=_seed(seed))
+    # keys by position: arm names may hold commas ("Clipping, eps = 0.2")
+    data = {str(i): (matrices[x], matrices[y]) for i, (x, y) in enumerate(pairs)}
+    with _quiet():
+        points, intervals = rly.get_interval_estimates(data, metrics.probability_of_improvement, reps=reps,
+                                                       random_state=_seed(seed))
     rows = []
-    for key in pairs:
-        low, high = np.ravel(intervals[key])[:2]
-        rows.append({"x": key.split(",")[0], "y": key.split(",")[1], "probability": float(np.ravel(points[key])[0]),
+    for i, (x, y) in enumerate(pairs):
+        low, high = np.ravel(intervals[str(i)])[:2]
+        rows.append({"x": x, "y": y, "probability": float(np.ravel(points[str(i)])[0]),
                      "ci_low": float(low), "ci_high": float(high)})
     return pd.DataFrame(rows)
 

@@ -10,11 +10,16 @@ One directory per (task, arm with its config hash, seed):
 progress.csv, episodes.csv and checkpoint.pt are written together at each checkpoint,
 the checkpoint last; on resume the CSVs are cut back to the checkpoint's step, so a kill
 between the writes loses nothing and duplicates nothing.
+
+Once a run is final (complete or diverged) its two CSVs are stored gzip-compressed
+(`progress.csv.gz`, `episodes.csv.gz`: the same text, a third of the bytes, and pandas
+reads them as they are); `read_csv(run / "progress.csv")` finds either form.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import os
@@ -82,13 +87,22 @@ def _cell(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def csv_file(path: Path) -> Path:
+    """Where a record CSV is: `NAME.csv.gz` once its run is final, else `NAME.csv`."""
+    path = Path(path)
+    compressed = path.with_name(path.name + ".gz")
+    return compressed if compressed.exists() else path
+
+
 def read_csv(path: Path) -> list[dict[str, float | int]]:
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        try:
-            return [{k: _number(v) for k, v in row.items()} for row in reader]
-        except (ValueError, TypeError) as err:
-            raise SuiteError(f"{path}: corrupt record ({err})") from None
+    """The rows of a record CSV (plain or, once final, compressed), numbers parsed."""
+    path = csv_file(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", newline="") as handle:
+            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    except (ValueError, TypeError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as err:
+        raise SuiteError(f"{path}: corrupt record ({type(err).__name__}: {err})") from None
 
 
 def _number(text: str) -> float | int:
@@ -136,14 +150,24 @@ class RunRecord:
         """progress and episode rows up to and including `global_step` (the checkpoint's)."""
         rows = []
         for name in (PROGRESS, EPISODES):
-            found = read_csv(self.file(name)) if self.file(name).exists() else []
+            found = read_csv(self.file(name)) if csv_file(self.file(name)).exists() else []
             rows.append([r for r in found if r["global_step"] <= global_step])
         return rows[0], rows[1]
 
     def clear(self) -> None:
         """Remove a previous attempt's files (the run starts over)."""
-        for name in (PROGRESS, EPISODES, RESULT, CHECKPOINT):
+        for name in (PROGRESS, EPISODES, PROGRESS + ".gz", EPISODES + ".gz", RESULT, CHECKPOINT):
             self.file(name).unlink(missing_ok=True)
+
+    def compress(self) -> None:
+        """Store a final run's CSVs gzip-compressed (same text; gzip header without a time,
+        so the same records give the same bytes). Idempotent; a kill at any point leaves a
+        whole file of each (the compressed copy is renamed into place before the plain one goes)."""
+        for name in (PROGRESS, EPISODES):
+            plain = self.file(name)
+            if plain.exists():
+                atomic_write_bytes(self.file(name + ".gz"), gzip.compress(plain.read_bytes(), 9, mtime=0))
+                plain.unlink()
 
     def remove_stale_temp_files(self) -> None:
         """Temp files a killed writer left behind (never read: records are renamed into place)."""
@@ -228,7 +252,7 @@ def load_runs(runs_dir: str | Path = "runs"):
         row = {"task": config.get("task"), "arm": config.get("arm"), "arm_label": config.get("arm_label"),
                "config_hash": config.get("config_hash"), "seed": config.get("seed"), "status": "partial",
                "overrides": config.get("overrides", {}), "budget": config.get("steps"),
-               **{k: env.get(k) for k in ("mujoco", "gymnasium", "torch", "numpy", "commit", "cpu")}}
+               **{k: env.get(k) for k in ("mujoco", "gymnasium", "torch", "numpy", "commit", "cpu", "host")}}
         if result is not None:
             row.update({k: v for k, v in result.items() if k != "traceback"})
         row["path"] = str(record.path)

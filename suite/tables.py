@@ -1,27 +1,30 @@
-"""The paper's Table 1 rebuilt from run records, and the per-task table of raw scores."""
+"""The paper's comparisons (Table 1, Figure 3) rebuilt from run records, and the per-task
+table of raw scores.
+
+A comparison's runs are found by config hash (suite/presets.py), and each comparison is
+normalized among its own rows only, so arms outside it never move its numbers.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .scores import paper_table1
+from .presets import Comparison
+from .runner import run_hash
 
 BOOTSTRAP_REPS = 2000
 
 
-def table1_setting(arm: str, overrides: dict) -> str | None:
-    """The Table 1 row a run belongs to, or None when its config is not one of the paper's
-    settings (only the setting's own key may be overridden)."""
-    keys = set(overrides or {})
-    if arm == "ppo_noclip" and not keys:
-        return "No clipping or penalty"
-    if arm == "ppo_clip" and keys <= {"clip_eps"}:
-        return f"Clipping, eps = {float(overrides.get('clip_eps', 0.2)):g}"
-    if arm == "ppo_klpen" and keys <= {"kl_target"}:
-        return f"Adaptive KL, d_targ = {float(overrides.get('kl_target', 0.01)):g}"
-    if arm == "ppo_kl_fixed" and keys <= {"beta"}:
-        return f"Fixed KL, beta = {float(overrides.get('beta', 1.0)):g}"
-    return None
+def in_comparison(frame, comparison: Comparison):
+    """The runs of `frame` that are rows of `comparison`, with a `row` column (the paper's
+    name for the setting), in the comparison's row order."""
+    budgets = frame["budget"].dropna().unique() if "budget" in frame else []
+    rows = {run_hash(digest, int(b)): name for digest, name in comparison.row_names().items() for b in budgets}
+    found = frame.assign(row=frame["config_hash"].map(rows))
+    found = found[found["row"].notna()]
+    order = {name: i for i, (name, _) in enumerate(comparison.rows)}
+    return found.assign(_order=found["row"].map(order)).sort_values(["_order", "task", "seed"]).drop(
+        columns="_order").reset_index(drop=True)
 
 
 def stratified_mean_ci(values_by_task: list[np.ndarray], rng: np.random.Generator,
@@ -34,65 +37,95 @@ def stratified_mean_ci(values_by_task: list[np.ndarray], rng: np.random.Generato
     return float(pooled.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-def _coverage(group, tasks: list[str], expected: int) -> str:
-    """'21/21', or '19/21 (Hopper-v5: 1 diverged; Walker2d-v5: 1 missing)'."""
-    notes, found = [], 0
+def _coverage(group, tasks: list[str], expected: int) -> tuple[str, bool]:
+    """('21/21', True), or ('16/21 (Hopper-v5: 1 diverged; Walker2d-v5: 1 missing; 1 task not run)',
+    False): what is scored out of `expected` seeds of each of `tasks`, and what is not."""
+    notes, found, absent_tasks = [], 0, 0
     for task in tasks:
         rows = group[group["task"] == task]
-        done = int((rows["status"] == "complete").sum())
-        found += done
+        if rows.empty:
+            absent_tasks += 1
+            continue
+        found += int((rows["status"] == "complete").sum())
         parts = [f"{int((rows['status'] == s).sum())} {s}" for s in ("diverged", "failed")
                  if (rows["status"] == s).any()]
-        absent = expected - len(rows)
-        if absent > 0:
-            parts.append(f"{absent} missing")
+        if expected > len(rows):
+            parts.append(f"{expected - len(rows)} missing")
         if parts:
             notes.append(f"{task}: {', '.join(parts)}")
+    if absent_tasks:
+        notes.append(f"{absent_tasks} task{'s' * (absent_tasks > 1)} not run")
     text = f"{found}/{expected * len(tasks)}"
-    return f"{text} ({'; '.join(notes)})" if notes else text
+    return (f"{text} ({'; '.join(notes)})" if notes else text), not notes
 
 
 def expected_seeds(frame) -> int:
-    """Seeds a complete cell should have: the most seen for any (task, arm)."""
-    return int(frame.groupby(["task", "arm_label"]).size().max())
+    """Seeds a complete cell should have: the most seen for any (task, config)."""
+    return int(frame.groupby(["task", "config_hash"]).size().max()) if len(frame) else 0
 
 
-def table1(frame, seed: int = 0):
-    """One row per Table 1 setting present: our mean normalized score with a 95%
-    stratified-bootstrap CI, the paper's value, the difference, seeds found."""
+def comparison_table(frame, paper: dict[str, float] | None = None, seed: int = 0,
+                     tasks: list[str] | None = None, seeds: int | None = None):
+    """One row per setting of a comparison present in `frame` (from `in_comparison`, with
+    `normalized`): our mean normalized score with a 95% stratified-bootstrap CI and our rank
+    (1 = best); with `paper` values, the paper's value, its rank among the paper's settings
+    and the difference; the runs scored out of `seeds` x `tasks` (default: the tasks and the
+    most seeds found), and whether every expected run was scored."""
     import pandas as pd
 
-    paper = paper_table1()
-    frame = frame.assign(setting=[table1_setting(a, o) for a, o in zip(frame["arm"], frame["overrides"],
-                                                                        strict=True)])
-    frame = frame[frame["setting"].notna()]
-    tasks = sorted(frame["task"].unique())
-    expected = expected_seeds(frame) if len(frame) else 0
+    found_tasks = sorted(frame["task"].unique())
+    tasks = sorted(tasks) if tasks is not None else found_tasks
+    expected = seeds if seeds is not None else expected_seeds(frame)
     rows = []
-    order = {name: i for i, name in enumerate(paper)}
-    for setting, group in sorted(frame.groupby("setting"), key=lambda item: order.get(item[0], 99)):
+    for setting, group in frame.groupby("row", sort=False):
         by_task = [group.loc[(group["task"] == t) & group["normalized"].notna(), "normalized"].to_numpy()
-                   for t in tasks]
+                   for t in found_tasks]
         usable = [v for v in by_task if len(v)]
-        rng = np.random.default_rng(seed)
-        mean, lo, hi = stratified_mean_ci(usable, rng) if usable else (np.nan, np.nan, np.nan)
-        ours_paper = paper.get(setting, np.nan)
-        rows.append({"setting": setting, "score": mean, "ci_low": lo, "ci_high": hi, "paper": ours_paper,
-                     "difference": mean - ours_paper, "seeds": _coverage(group, tasks, expected),
-                     "tasks_scored": len(usable)})
-    return pd.DataFrame(rows)
+        mean, lo, hi = (stratified_mean_ci(usable, np.random.default_rng(seed)) if usable
+                        else (np.nan, np.nan, np.nan))
+        coverage, complete = _coverage(group, tasks, expected)
+        rows.append({"setting": setting, "score": mean, "ci_low": lo, "ci_high": hi, "runs": coverage,
+                     "complete": complete, "tasks_scored": len(usable)})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table["rank"] = table["score"].rank(ascending=False, method="min")
+    if paper is not None:
+        ranks = pd.Series(paper).rank(ascending=False, method="min")
+        table["paper"] = table["setting"].map(paper)
+        table["paper_rank"] = table["setting"].map(ranks)
+        table["difference"] = table["score"] - table["paper"]
+    return table
 
 
-def per_task(frame):
-    """Raw scores per arm (rows) and task (columns): mean, std over seeds, runs, states."""
+def rank_correlation(table) -> tuple[float, int] | None:
+    """Spearman's rho between our scores and the paper's over the settings whose runs are
+    all scored, and how many settings that is; None with fewer than three."""
+    from scipy.stats import spearmanr
+
+    usable = table[table["complete"] & table["score"].notna() & table["paper"].notna()]
+    if len(usable) < 3:
+        return None
+    return float(spearmanr(usable["score"], usable["paper"]).statistic), len(usable)
+
+
+def per_task_normalized(frame):
+    """Mean normalized score per setting (rows, comparison order) and task (columns)."""
+    table = frame.groupby(["row", "task"], sort=False)["normalized"].mean().unstack("task")
+    return table[sorted(table.columns)]
+
+
+def per_task(frame, label: str = "arm_label"):
+    """Raw scores per arm (rows) and task (columns): mean, sample std over seeds (ddof 1),
+    runs, states."""
     import pandas as pd
 
     expected = expected_seeds(frame)
     rows = []
-    for (arm, task), group in frame.groupby(["arm_label", "task"]):
+    for (arm, task), group in frame.groupby([label, "task"], sort=False):
         scores = group.loc[group["status"] == "complete", "score"].to_numpy(dtype=float)
         rows.append({"arm": arm, "task": task, "mean": scores.mean() if len(scores) else np.nan,
-                     "std": scores.std() if len(scores) else np.nan, "complete": len(scores),
+                     "std": scores.std(ddof=1) if len(scores) > 1 else np.nan, "complete": len(scores),
                      "diverged": int((group["status"] == "diverged").sum()),
                      "failed": int((group["status"] == "failed").sum()),
                      "missing": expected - len(group)})
@@ -106,33 +139,51 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def fmt(value, digits: int = 2) -> str:
-    return "-" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.{digits}f}"
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
 
 
-def table1_markdown(table, mode: str) -> str:
-    rows = [[r.setting, f"{fmt(r.score)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]", fmt(r.paper),
-             fmt(r.difference, 2) if not np.isnan(r.difference) else "-", r.seeds]
-            for r in table.itertuples()]
-    return markdown_table(["setting", f"ours ({mode} normalization, 95% CI)", "paper", "ours - paper",
-                           "runs scored"], rows)
+def _rank(value) -> str:
+    return "-" if value is None or np.isnan(value) else str(int(value))
+
+
+def comparison_markdown(table, mode: str) -> str:
+    with_paper = "paper" in table
+    header = ["setting", f"ours ({mode} normalization, 95% CI)", "our rank"]
+    header += ["paper", "paper rank", "ours - paper"] if with_paper else []
+    rows = []
+    for r in table.itertuples():
+        cells = [r.setting, f"{fmt(r.score)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]", _rank(r.rank)]
+        if with_paper:
+            cells += [fmt(r.paper), _rank(r.paper_rank), fmt(r.difference)]
+        rows.append(cells + [r.runs])
+    return markdown_table(header + ["runs scored"], rows)
+
+
+def per_task_normalized_markdown(table) -> str:
+    rows = [[setting, *(fmt(v) for v in values)] for setting, values in zip(table.index, table.to_numpy(),
+                                                                             strict=True)]
+    return markdown_table(["setting", *table.columns], rows)
+
+
+def cell(r) -> str:
+    """'mean ± sd (n=3)' with the states that are not complete, or only those states."""
+    flags = [f"{r[s]} {s}" for s in ("diverged", "failed", "missing") if r[s]]
+    if not r["complete"]:  # nothing scored: say what happened, show no number
+        return ", ".join(flags)
+    spread = f" ± {fmt(r['std'], 1)}" if r["complete"] > 1 else ""
+    text = f"{fmt(r['mean'], 1)}{spread} (n={r['complete']})"
+    return text + (f", {', '.join(flags)}" if flags else "")
 
 
 def per_task_markdown(table) -> str:
     tasks = sorted(table["task"].unique())
     rows = []
-    for arm, group in table.groupby("arm"):
+    for arm, group in table.groupby("arm", sort=False):
         cells = [arm]
         for task in tasks:
             match = group[group["task"] == task]
-            if match.empty:
-                cells.append("-")
-                continue
-            r = match.iloc[0]
-            flags = [f"{r[s]} {s}" for s in ("diverged", "failed", "missing") if r[s]]
-            if not r["complete"]:  # nothing scored: say what happened, show no number
-                cells.append(", ".join(flags))
-                continue
-            text = f"{fmt(r['mean'], 1)} ± {fmt(r['std'], 1)} (n={r['complete']})"
-            cells.append(text + (f", {', '.join(flags)}" if flags else ""))
+            cells.append("-" if match.empty else cell(match.iloc[0]))
         rows.append(cells)
     return markdown_table(["arm", *tasks], rows)

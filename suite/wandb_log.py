@@ -14,7 +14,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from .store import read_csv, read_json
+from .store import EPISODES, PROGRESS, csv_file, read_csv, read_json
 
 
 def wandb_mode() -> str:
@@ -49,8 +49,8 @@ class WandbLogger:
             name=spec.key, group=spec.arm.label, job_type=spec.task,
             tags=[t for t in (self.preset, spec.arm.name) if t], config=config, resume="allow",
             reinit="create_new", settings=self.wandb.Settings(silent=True, console="off"))
-        episodes = read_csv(run_path / "episodes.csv") if (run_path / "episodes.csv").exists() else []
-        progress = read_csv(run_path / "progress.csv") if (run_path / "progress.csv").exists() else []
+        episodes = read_csv(run_path / EPISODES) if csv_file(run_path / EPISODES).exists() else []
+        progress = read_csv(run_path / PROGRESS) if csv_file(run_path / PROGRESS).exists() else []
         lo = 0
         for row in progress:
             hi = lo

@@ -4,7 +4,10 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
+
 from suite.__main__ import main
+from suite.store import read_csv
 
 
 def test_cli_end_to_end_in_a_subprocess(tmp_path):
@@ -16,9 +19,13 @@ def test_cli_end_to_end_in_a_subprocess(tmp_path):
     [result_path] = runs.glob("InvertedPendulum-v5/ppo_clip-*/seed0/result.json")
     result = json.loads(result_path.read_text())
     assert result["status"] == "complete" and result["steps"] == 4096
-    for name in ("config.json", "progress.csv", "episodes.csv", "checkpoint.pt"):
+    # a final run keeps its CSVs gzip-compressed; pandas reads them as they are
+    for name in ("config.json", "progress.csv.gz", "episodes.csv.gz", "checkpoint.pt"):
         assert (result_path.parent / name).exists()
-    header = (result_path.parent / "progress.csv").read_text().splitlines()[0].split(",")
+    assert not (result_path.parent / "progress.csv").exists()
+    header = list(pd.read_csv(result_path.parent / "progress.csv.gz").columns)
+    assert len(pd.read_csv(result_path.parent / "episodes.csv.gz")) == len(read_csv(result_path.parent /
+                                                                                   "episodes.csv")) > 0
     for column in ("global_step", "steps_per_second", "approx_kl", "clip_fraction", "entropy",
                    "policy_loss", "value_loss", "explained_variance", "lr"):
         assert column in header
@@ -33,5 +40,5 @@ def test_klpen_progress_has_beta(tmp_path):
     code = main(["run", "--algos", "ppo_klpen:kl_target=0.003", "--tasks", "Reacher", "--seeds", "1",
                  "--steps", "4096", "--runs-dir", str(tmp_path)])
     assert code == 0
-    [progress] = tmp_path.glob("Reacher-v5/ppo_klpen-*/seed0/progress.csv")
-    assert "beta" in progress.read_text().splitlines()[0].split(",")
+    [progress] = tmp_path.glob("Reacher-v5/ppo_klpen-*/seed0/progress.csv.gz")
+    assert "beta" in read_csv(progress.with_suffix(""))[0]

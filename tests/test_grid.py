@@ -135,7 +135,7 @@ def test_ray_backend_matches_local(reference, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "8 runs: 8 complete; 8 trained in this call"
     assert outcome(runs) == reference[1]
-    for name in ("config.json", "progress.csv", "checkpoint.pt"):
+    for name in ("config.json", "progress.csv.gz", "episodes.csv.gz", "checkpoint.pt"):
         assert len(list(runs.glob(f"*/*/seed*/{name}"))) == 8
 
 

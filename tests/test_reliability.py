@@ -1,6 +1,7 @@
 """The reliability battery: kills at many moments, bad input, divergence, corrupt and
 partial records, credentials. (Two concurrent processes: tests/test_grid.py.)"""
 
+import gzip
 import json
 import os
 import subprocess
@@ -28,9 +29,9 @@ def assert_every_record_whole(runs: Path) -> int:
     for path in runs.glob("*/*/seed*/*"):
         if path.name in ("config.json", "result.json"):
             json.loads(path.read_text())
-        elif path.suffix == ".csv":
-            rows = read_csv(path)
-            header = path.read_text().splitlines()[0].split(",")
+        elif path.suffix == ".csv" or path.name.endswith(".csv.gz"):
+            rows = read_csv(path.with_name(path.name.removesuffix(".gz")))
+            header = list(rows[0]) if rows else []
             assert all(len(row) == len(header) and None not in row.values() for row in rows), path
         elif path.name == "checkpoint.pt":
             torch.load(path, weights_only=True)
@@ -58,8 +59,9 @@ KILL_POINTS = [
     "write:half:5",           # mid-write of a checkpoint
     "write:after_rename:5",   # checkpoint in place, before the next iteration
     "write:before_rename:11", # the first run's result.json about to be renamed
+    "write:half:12",          # mid-write of the first run's compressed progress.csv.gz
     "run:end:1",              # between runs: the first finished, the second not started
-    "write:half:13",          # mid-write inside the second run
+    "write:half:15",          # mid-write inside the second run (its first progress.csv)
 ]
 
 
@@ -104,7 +106,7 @@ BAD_RUN_ARGS = [
     (["--tasks", "NoSuchTask-v0"], "unknown task 'NoSuchTask-v0'"),
     (["--tasks", "nosuchmodule:Env-v0"], "cannot import module 'nosuchmodule'"),
     (["--tasks", "json:Nope-v0"], "unknown task 'json:Nope-v0'"),
-    (["--preset", "nosuch"], "unknown preset 'nosuch'; valid presets: table1, figure3, quick"),
+    (["--preset", "nosuch"], "unknown preset 'nosuch'; valid presets: table1, figure3, paper, quick"),
     (["--backend", "nosuch"], "unknown backend 'nosuch'; valid backends: local, ray"),
     (["--steps", "0"], "must be a positive whole number"),
     (["--steps", "-100"], "must be a positive whole number"),
@@ -159,7 +161,8 @@ def test_runs_dir_that_cannot_be_a_directory(tmp_path, capsys, runs_dir_kind):
     ("config.json", b'{"task": "Inverted', "table"),
     ("result.json", b"", "table"),
     ("result.json", b"[1, 2]", "leaderboard"),
-    ("episodes.csv", b"global_step,return,length\n100,abc,3\n", "leaderboard"),
+    ("episodes.csv.gz", gzip.compress(b"global_step,return,length\n100,abc,3\n"), "leaderboard"),
+    ("episodes.csv.gz", b"not gzip at all", "leaderboard"),
 ])
 def test_corrupt_records_refused_by_readers(tmp_path, capsys, name, content, command):
     runs = _complete_grid(tmp_path)
