@@ -1,17 +1,31 @@
-"""Advantage actor-critic, synchronous (A2C; Mnih et al. 2016, openai/baselines a2c):
+"""Advantage actor-critic, synchronous (A2C; Mnih et al. 2016, openai/baselines a2c, SB3 A2C):
 every `num_steps` x `num_envs` transitions, one gradient step on
--E[log pi(a|s) A] + vf_coef * 0.5 E[(V - R)^2] - ent_coef * entropy, with n-step returns
-(GAE lambda = 1, bootstrapped from V at the batch's end and after truncations)."""
+-E[log pi(a|s) A] + vf_coef * E[(V - R)^2] - ent_coef * entropy, with n-step returns
+(GAE lambda = 1, bootstrapped from V at the batch's end and after truncations).
+
+Two paths compute the same step:
+- `update_autograd`: torch autograd + torch.optim.RMSprop, the readable reference;
+- `prepare_group` + `update_group`: numpy, the gradient in closed form (derived below),
+  for N runs at once (grid mode; a run alone is N = 1). A2C's iterations are 5 steps long,
+  so per-iteration overhead is everything: the stacked parameters and RMSprop state stay
+  in numpy between iterations (`_Engine`), the torch modules get the parameters back after
+  every step (the actor, checkpoints and evaluation read them) and the optimizer state at
+  checkpoints. The two paths agree to float32 rounding (tests/test_stacked.py).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
+from .advantages import gae
 from .config import BaseConfig, hp, require, require_positive
-from .losses import normalize_advantages, value_loss
+from .losses import normalize_advantages
+from .nets import GaussianPolicy
 from .optimize import gradient_step, set_lr
+from .stacked import RMSprop, StackedActorCritic, clip_global_norm, gaussian_kl
 from .trainer import Algorithm, Rollout
 
 SB3_A2C = "Stable-Baselines3 A2C defaults (= openai/baselines a2c), as rl-baselines3-zoo runs MuJoCo"
@@ -47,7 +61,8 @@ class A2CConfig(BaseConfig):
     optimizer: str = hp("rmsprop", SB3_A2C, "rmsprop | adam.")
     rmsprop_alpha: float = hp(0.99, SB3_A2C, "RMSprop smoothing constant.")
     rmsprop_eps: float = hp(1e-5, SB3_A2C, "RMSprop epsilon.")
-    vf_coef: float = hp(0.5, SB3_A2C, "Weight of the value loss.")
+    vf_coef: float = hp(0.5, SB3_A2C + " (on the mean squared error, F.mse_loss: no 1/2)",
+                        "Weight of the value loss E[(V - R)^2].")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -67,8 +82,24 @@ class A2C(Algorithm):
                                                  eps=config.rmsprop_eps, foreach=True)
         else:
             self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
+        self.engine: _Engine | None = None  # the numpy state shared with its group, when on the fast path
 
     def update(self, batch: Rollout) -> dict[str, float]:
+        if self.group_key() is not None:
+            return self.update_group([self], [batch])[0]
+        return self.update_autograd(batch)
+
+    def group_key(self) -> tuple | None:
+        """Gaussian policies with RMSprop take the stacked numpy path; members must share the
+        network shape, the batch size and the optimizer's constants."""
+        cfg = self.config
+        if not isinstance(self.policy, GaussianPolicy) or cfg.optimizer != "rmsprop":
+            return None
+        return ("a2c", cfg.hidden_sizes, cfg.batch_size, cfg.num_envs, cfg.adv_norm, cfg.rmsprop_alpha,
+                cfg.rmsprop_eps)
+
+    def update_autograd(self, batch: Rollout) -> dict[str, float]:
+        """The reference: the loss as SB3's A2C.train writes it, torch autograd, one step."""
         cfg = self.config
         lr = self.current_lr(batch.progress)
         set_lr(self.optimizer, lr)
@@ -76,7 +107,7 @@ class A2C(Algorithm):
         params = self.policy.dist_params(batch.obs)
         policy_loss = -(self.policy.log_prob(params, batch.actions) * advantages).mean()
         entropy = self.policy.entropy(params).mean()
-        v_loss, _ = value_loss(self.value_fn(batch.obs), batch.returns)
+        v_loss = (self.value_fn(batch.obs) - batch.returns).pow(2).mean()
         loss = policy_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
         gradient_step(self.optimizer, self.params, loss, cfg.max_grad_norm)
         with torch.no_grad():
@@ -84,8 +115,147 @@ class A2C(Algorithm):
         return {"policy_loss": policy_loss.item(), "value_loss": v_loss.item(), "entropy": entropy.item(),
                 "approx_kl": approx_kl, "lr": lr}
 
+    @classmethod
+    def prepare_group(cls, members: list[A2C], raws, progress: list[float]) -> list[Rollout] | None:
+        """The batches of N members from their raw rollouts, in numpy: V(s) of every step and
+        of each bootstrap observation, pi_old's mean, log-probabilities, n-step advantages."""
+        if members[0].group_key() is None:
+            return None
+        engine = _Engine.of(members)
+        net = engine.net
+        cfg = members[0].config
+        T, E = raws[0].rewards.shape
+        obs = np.stack([np.concatenate([r.obs.reshape(T * E, -1), r.last_obs]) for r in raws])  # [N, T*E+E, o]
+        values, _ = net.value(obs)
+        mean, _ = net.policy_mean(obs[:, :T * E])
+        actions = np.stack([r.actions.reshape(T * E, -1) for r in raws])
+        logp, _, _ = net.log_prob(mean, actions)
+        batches = []
+        for i, raw in enumerate(raws):
+            values_tn = values[i, :T * E].astype(np.float64).reshape(T, E)
+            next_values = np.empty((T, E))
+            next_values[:-1] = values_tn[1:]
+            next_values[-1] = values[i, T * E:]
+            if raw.final_obs:  # truncations inside the batch bootstrap from V(final observation)
+                finals, _ = net.value(np.stack([o for _, _, o in raw.final_obs])[None], rows=slice(i, i + 1))
+                for k, (t, e, _) in enumerate(raw.final_obs):
+                    next_values[t, e] = finals[0, k]
+            advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
+                                      cfg.gamma, cfg.gae_lambda)
+            log_std = np.broadcast_to(net.params["log_std"][i], mean[i].shape).copy()
+            batches.append(Rollout(
+                obs=torch.from_numpy(obs[i, :T * E]), actions=torch.from_numpy(actions[i]),
+                log_probs=torch.from_numpy(logp[i]), old_params=(torch.from_numpy(mean[i]), torch.from_numpy(log_std)),
+                values=torch.from_numpy(values[i, :T * E]),
+                advantages=torch.from_numpy(advantages.reshape(-1).astype(np.float32)),
+                returns=torch.from_numpy(returns.reshape(-1).astype(np.float32)), rewards=raw.rewards,
+                terminated=raw.terminated, truncated=raw.truncated, next_values=next_values, progress=progress[i]))
+        return batches
+
+    @classmethod
+    def update_group(cls, members: list[A2C], batches: list[Rollout]) -> list[dict[str, float]]:
+        """One A2C step of N members in stacked numpy arithmetic.
+
+        With z = (a - mu) / sigma and log pi = sum(-z^2 / 2 - log sigma - log(2 pi) / 2):
+          d log pi / d mu = z / sigma,   d log pi / d log sigma = z^2 - 1,
+        so for L_pi = -(1/B) sum_b A_b log pi_b:
+          dL/d mu_b = -(A_b / B) z_b / sigma,   dL/d log sigma = -(1/B) sum_b A_b (z_b^2 - 1);
+        the entropy sum(log sigma) + const adds -ent_coef to dL/d log sigma; the value loss
+        vf_coef (1/B) sum_b (V_b - R_b)^2 gives dL/dV_b = 2 vf_coef (V_b - R_b) / B. These are
+        backpropagated through the MLPs, clipped to the global norm, and RMSprop steps."""
+        if len({m.group_key() for m in members}) != 1 or members[0].group_key() is None:
+            raise ValueError("update_group needs members with one group key")
+        engine = _Engine.of(members)
+        net = engine.net
+        cfg = members[0].config
+        B = batches[0].obs.shape[0]
+        obs = np.stack([b.obs.numpy() for b in batches])
+        actions = np.stack([b.actions.numpy() for b in batches])
+        adv = np.stack([b.advantages.numpy() for b in batches])
+        returns = np.stack([b.returns.numpy() for b in batches])
+        if cfg.adv_norm:
+            adv = (adv - adv.mean(1, keepdims=True)) / (adv.std(1, keepdims=True) + np.float32(1e-8))
+        lrs = [m.current_lr(b.progress) for m, b in zip(members, batches, strict=True)]
+        vf_coef = np.array([[m.config.vf_coef] for m in members], dtype=np.float32)
+        ent_coef = np.array([[[m.config.ent_coef]] for m in members], dtype=np.float32)
+        max_norm = np.array([[m.config.max_grad_norm or np.inf] for m in members], dtype=np.float32)
+
+        mean, pol_inputs = net.policy_mean(obs)
+        logp, z, inv_std = net.log_prob(mean, actions)
+        policy_loss = -(logp * adv).mean(1)
+        d_logp = (-adv / np.float32(B))[..., None]
+        d_mean = d_logp * z * inv_std
+        d_log_std = (d_logp * (z * z - 1.0)).sum(1, keepdims=True) - ent_coef
+        entropy = (net.params["log_std"][:, 0] + np.float32(0.5 + 0.5 * np.log(2 * np.pi))).sum(-1)
+        values, val_inputs = net.value(obs)
+        err = values - returns
+        value_loss = (err * err).mean(1)
+        net.backward(pol_inputs, d_mean, d_log_std, val_inputs, err * (2.0 * vf_coef / np.float32(B)))
+        clip_global_norm(net.grad_flat, max_norm)
+        engine.optimizer.update(net.stack.flat, net.grad_flat, np.array([[lr] for lr in lrs]))
+        engine.stored()
+
+        new_mean, _ = net.policy_mean(obs)
+        old_mean = np.stack([b.old_params[0].numpy() for b in batches])
+        old_log_std = np.stack([b.old_params[1].numpy() for b in batches])
+        kl, _, _ = gaussian_kl(old_mean, old_log_std, new_mean, net.params["log_std"])
+        return [{"policy_loss": float(policy_loss[i]), "value_loss": float(value_loss[i]),
+                 "entropy": float(entropy[i]), "approx_kl": float(kl[i].mean()), "lr": lrs[i]}
+                for i in range(len(members))]
+
     def state_dict(self) -> dict:
+        if self.engine is not None:
+            self.engine.flush()  # the RMSprop state lives in numpy between checkpoints
         return {"optimizer": self.optimizer.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
+        if self.engine is not None:
+            self.engine.flush()
+            self.engine.detach()
         self.optimizer.load_state_dict(state["optimizer"])
+
+
+class _Engine:
+    """The numpy state of a group of A2C members between iterations: stacked parameters and
+    RMSprop state. The torch parameters get every update (`stored`); the torch optimizer
+    state is written at checkpoints and whenever the group changes (`flush`). A member whose
+    torch parameters changed behind the engine's back (a checkpoint loaded) rebuilds it."""
+
+    def __init__(self, members: list[A2C]):
+        cfg = members[0].config
+        self.members = list(members)
+        self.net = StackedActorCritic([m.policy for m in members], [m.value_fn for m in members])
+        self.net.load()
+        self.optimizer = RMSprop(len(members), self.net.stack.size, cfg.rmsprop_alpha, cfg.rmsprop_eps)
+        self.net.load_optimizer(self.optimizer.slots(), self.optimizer.step, [m.optimizer.state for m in members])
+        for m in members:
+            m.engine = self
+        self._versions = self._current_versions()
+
+    @classmethod
+    def of(cls, members: list[A2C]) -> _Engine:
+        engine = members[0].engine
+        if (engine is not None and engine.members == members and all(m.engine is engine for m in members)
+                and engine._versions == engine._current_versions()):
+            return engine
+        for old in {id(m.engine): m.engine for m in members if m.engine is not None}.values():
+            old.flush()
+            old.detach()
+        return cls(members)
+
+    def _current_versions(self) -> list[int]:
+        return [p._version for i in range(len(self.members)) for p in self.net.torch_params(i)]
+
+    def stored(self) -> None:
+        """After an update: the torch parameters take the new values."""
+        self.net.store()
+        self._versions = self._current_versions()
+
+    def flush(self) -> None:
+        """The RMSprop state into each member's torch optimizer (checkpoints read it there)."""
+        self.net.store_optimizer(self.optimizer.slots(), self.optimizer.step, [m.optimizer.state for m in self.members])
+
+    def detach(self) -> None:
+        for m in self.members:
+            if m.engine is self:
+                m.engine = None

@@ -116,6 +116,28 @@ class Adam:
         flat -= step_size * self.m / denom
 
 
+class RMSprop:
+    """torch.optim.RMSprop's arithmetic (no momentum, not centered, no weight decay) on
+    stacked flat rows, with each member's step count and learning rate; state travels in
+    torch's layout ("square_avg", "step")."""
+
+    def __init__(self, n: int, size: int, alpha: float, eps: float):
+        self.square_avg = np.zeros((n, size), dtype=np.float32)
+        self.step = np.zeros((n, 1), dtype=np.float64)
+        self.alpha, self.eps = alpha, eps
+
+    def update(self, flat: np.ndarray, grad: np.ndarray, lr: np.ndarray) -> None:
+        """One step for every member; `lr` is [N, 1]."""
+        self.step += 1.0
+        self.square_avg *= np.float32(self.alpha)  # torch: square_avg.mul_(alpha).addcmul_(g, g, 1 - alpha)
+        self.square_avg += np.float32(1.0 - self.alpha) * grad * grad
+        avg = np.sqrt(self.square_avg) + np.float32(self.eps)
+        flat -= lr.astype(np.float32) * (grad / avg)  # torch: param.addcdiv_(grad, avg, value=-lr)
+
+    def slots(self) -> dict[str, np.ndarray]:
+        return {"square_avg": self.square_avg}
+
+
 def clip_global_norm(grad: np.ndarray, max_norm: np.ndarray) -> np.ndarray:
     """torch.nn.utils.clip_grad_norm_ per member row: scale by min(1, max / (norm + 1e-6)).
     `max_norm` is [N, 1] (inf: no clip). Returns the norms before clipping."""
@@ -149,9 +171,13 @@ class StackedActorCritic:
         self.stack = Stack(len(self.value_fns), shapes)
         self.params = self.stack.views
         self.grad_flat, self.grads = self.stack.zeros()
+        self._torch_params = [self._collect_torch_params(i) for i in range(self.stack.n)]
 
     def torch_params(self, member: int) -> list[torch.Tensor]:
         """The member's parameters in the stack's order: policy (mean net, log std), then value."""
+        return self._torch_params[member]
+
+    def _collect_torch_params(self, member: int) -> list[torch.Tensor]:
         out: list[torch.Tensor] = []
         if self.policies:
             pol = self.policies[member]
@@ -176,30 +202,40 @@ class StackedActorCritic:
                     param.copy_(torch.from_numpy(np.ascontiguousarray(value.T if transposed
                                                                       else value.reshape(param.shape))))
 
-    # -- optimizer state in torch.optim.Adam's layout ------------------------------------
+    # -- optimizer state in torch.optim's layout (Adam, RMSprop) ---------------------------
     def load_adam(self, adam: Adam, states: Sequence[dict]) -> None:
         """`states[i]` maps the member's torch parameters (stack order) to Adam's state."""
-        m_views, v_views = self.stack.view(adam.m), self.stack.view(adam.v)
+        self.load_optimizer({"exp_avg": adam.m, "exp_avg_sq": adam.v}, adam.step, states)
+
+    def store_adam(self, adam: Adam, states: Sequence[dict]) -> None:
+        self.store_optimizer({"exp_avg": adam.m, "exp_avg_sq": adam.v}, adam.step, states)
+
+    def load_optimizer(self, slots: dict[str, np.ndarray], step: np.ndarray, states: Sequence[dict]) -> None:
+        """Fill the stacked optimizer arrays `slots` (torch state key -> [N, P]) and `step`
+        ([N, 1]) from `states[i]`, member i's torch optimizer state (parameter -> dict)."""
+        views = {key: self.stack.view(array) for key, array in slots.items()}
         for i, state in enumerate(states):
             params = self.torch_params(i)
             steps = {float(state[p]["step"]) for p in params if p in state}
             if not steps:
-                adam.m[i] = adam.v[i] = adam.step[i] = 0.0
+                for array in slots.values():
+                    array[i] = 0.0
+                step[i] = 0.0
                 continue
-            assert len(steps) == 1, "every parameter of a member has taken the same Adam steps"
-            adam.step[i] = steps.pop()
+            assert len(steps) == 1, "every parameter of a member has taken the same optimizer steps"
+            step[i] = steps.pop()
             for (name, transposed), p in zip(self.order, params, strict=True):
-                for views, key in ((m_views, "exp_avg"), (v_views, "exp_avg_sq")):
+                for key, view in views.items():
                     value = state[p][key].numpy()
-                    views[name][i] = value.T if transposed else value.reshape(1, -1)
+                    view[name][i] = value.T if transposed else value.reshape(1, -1)
 
-    def store_adam(self, adam: Adam, states: Sequence[dict]) -> None:
-        m_views, v_views = self.stack.view(adam.m), self.stack.view(adam.v)
+    def store_optimizer(self, slots: dict[str, np.ndarray], step: np.ndarray, states: Sequence[dict]) -> None:
+        views = {key: self.stack.view(array) for key, array in slots.items()}
         for i, state in enumerate(states):
             for (name, transposed), p in zip(self.order, self.torch_params(i), strict=True):
-                entry = {"step": torch.tensor(float(adam.step[i, 0]))}
-                for views, key in ((m_views, "exp_avg"), (v_views, "exp_avg_sq")):
-                    value = views[name][i]
+                entry = {"step": torch.tensor(float(step[i, 0]))}
+                for key, view in views.items():
+                    value = view[name][i]
                     entry[key] = torch.from_numpy(np.ascontiguousarray(value.T if transposed
                                                                        else value.reshape(p.shape)))
                 state[p] = entry
@@ -208,8 +244,10 @@ class StackedActorCritic:
     def policy_mean(self, obs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         return mlp_forward(self.params, "p", self.pol_layers, obs)
 
-    def value(self, obs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        out, inputs = mlp_forward(self.params, "v", self.val_layers, obs)
+    def value(self, obs: np.ndarray, rows: slice | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """V [N, B] for observations [N, B, obs] (with `rows`, of those members only)."""
+        params = self.params if rows is None else {k: v[rows] for k, v in self.params.items()}
+        out, inputs = mlp_forward(params, "v", self.val_layers, obs)
         return out[..., 0], inputs
 
     def log_prob(self, mean: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

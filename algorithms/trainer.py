@@ -65,6 +65,13 @@ class Algorithm:
         """Update several members at once; by default one after the other."""
         return [m.update(b) for m, b in zip(members, batches, strict=True)]
 
+    @classmethod
+    def prepare_group(cls, members: list[Algorithm], raws: list[RawBatch], progress: list[float]
+                      ) -> list[Rollout] | None:
+        """The batches of several members from their raw rollouts, where the algorithm has its
+        own way (A2C: numpy, for its 5-step iterations); None: the trainer's `prepare`."""
+        return None
+
     def current_lr(self, progress: float) -> float:
         """The configured step size, annealed linearly to 0 over the run if asked."""
         return self.config.lr * (1.0 - progress) if self.config.lr_anneal else self.config.lr
@@ -154,15 +161,18 @@ class Trainer:
         self.global_step += self.config.batch_size
         self.wall_seconds += elapsed
         logger.log_episodes(episodes)
+        last = self.iteration == self.num_iterations
+        row_due = self.iteration % self.iterations_per_row == 0 or last
         try:
-            self.check_finite(metrics, raw)
+            # parameters are checked once per progress row (every iteration for PPO, TRPO, VPG);
+            # a non-finite parameter shows in the very next loss anyway
+            self.check_finite(metrics, raw, parameters=row_due)
         except Diverged as err:
             self.divergence = str(err)
             return False
         self._pending.append(metrics)
         self._row_seconds += elapsed
-        last = self.iteration == self.num_iterations
-        if self.iteration % self.iterations_per_row and not last:
+        if not row_due:
             return True
         pending = self._pending
         logger.log_iteration({
@@ -201,11 +211,11 @@ class Trainer:
             terminated=raw.terminated, truncated=raw.truncated, next_values=next_values,
             progress=self.iteration / self.num_iterations)
 
-    def check_finite(self, metrics: dict[str, float], raw: RawBatch) -> None:
+    def check_finite(self, metrics: dict[str, float], raw: RawBatch, parameters: bool = True) -> None:
         bad = [k for k, v in metrics.items() if not math.isfinite(v) and k != "explained_variance"]
         if bad:
             raise Diverged(f"non-finite {', '.join(bad)} at iteration {self.iteration}")
-        for name, module in (("policy", self.policy), ("value", self.value_fn)):
+        for name, module in (("policy", self.policy), ("value", self.value_fn)) if parameters else ():
             if not all(torch.isfinite(p).all() for p in module.parameters()):
                 raise Diverged(f"non-finite {name} parameters at iteration {self.iteration}")
         if not np.isfinite(raw.obs).all():
@@ -271,10 +281,11 @@ def train_group(trainers: list[Trainer], loggers: list[TrainLogger | None], chec
                 status[i] = "stopped"
             break
         started = time.perf_counter()
-        collected = []
-        for i, (raw, episodes) in zip(active, collect_members([trainers[i] for i in active]), strict=True):
-            collected.append((raw, trainers[i].prepare(raw), episodes))
-        metrics = update_members([trainers[i].algorithm for i in active], [c[1] for c in collected])
+        members = [trainers[i] for i in active]
+        raws, episodes = zip(*collect_members(members), strict=True)
+        batches = prepare_members(members, list(raws))
+        collected = list(zip(raws, batches, episodes, strict=True))
+        metrics = update_members([t.algorithm for t in members], batches)
         elapsed = (time.perf_counter() - started) / len(active)
         done_here += 1
         for i, (raw, batch, episodes), m in zip(active, collected, metrics, strict=True):
@@ -301,6 +312,22 @@ def collect_members(trainers: list[Trainer]) -> list[tuple[RawBatch, list[Episod
     return in_groups([t.collector.group_key() for t in trainers], lambda members: collect_group(
         [trainers[i].collector for i in members], [trainers[i].policy.numpy_actor() for i in members],
         [trainers[i].action_rng for i in members], [trainers[i].global_step for i in members]))
+
+
+def prepare_members(trainers: list[Trainer], raws: list[RawBatch]) -> list[Rollout]:
+    """Each trainer's batch: members with one group key through their algorithm's
+    `prepare_group` where it has one, otherwise the trainer's own `prepare`."""
+    algorithms = [t.algorithm for t in trainers]
+
+    def run(members: list[int]) -> list[Rollout]:
+        first = algorithms[members[0]]
+        batches = None
+        if first.group_key() is not None:
+            batches = type(first).prepare_group([algorithms[i] for i in members], [raws[i] for i in members],
+                                                [trainers[i].iteration / trainers[i].num_iterations for i in members])
+        return batches if batches is not None else [trainers[i].prepare(raws[i]) for i in members]
+
+    return in_groups([alg.group_key() or ("alone", i) for i, alg in enumerate(algorithms)], run)
 
 
 def update_members(algorithms: list[Algorithm], batches: list[Rollout]) -> list[dict[str, float]]:

@@ -84,7 +84,7 @@ def sb3(task: str, name: str, steps: int) -> tuple[float, float]:
                     max_grad_norm=c.max_grad_norm, seed=0, device="cpu")
     elif name == "sb3_a2c":
         c = make_arm("a2c").config
-        env = VecNormalize(make_vec_env(task, n_envs=1, seed=0), norm_obs=True, norm_reward=False)
+        env = VecNormalize(make_vec_env(task, n_envs=1, seed=0), norm_obs=True, norm_reward=True, gamma=c.gamma)
         model = A2C("MlpPolicy", env, n_steps=c.num_steps, learning_rate=c.lr, gamma=c.gamma,
                     gae_lambda=c.gae_lambda, ent_coef=c.ent_coef, vf_coef=c.vf_coef,
                     max_grad_norm=c.max_grad_norm, seed=0, device="cpu")

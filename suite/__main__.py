@@ -39,9 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--stack", default=str(DEFAULT_STACK), metavar="K",
                      help=f"grid mode: up to K runs of one task and algorithm train together in one process "
                           f"with stacked networks, same records as alone (default {DEFAULT_STACK}; 1 = alone; "
-                          f"local backend)")
+                          f"a Ray task trains one such group)")
     run.add_argument("--backend", default="local", choices=None, metavar="local|ray",
-                     help="local: a process pool (default); ray: one Ray task per run")
+                     help="local: a process pool (default); ray: one Ray task per group of runs (--stack)")
     run.add_argument("--ray-address", default=None, metavar="ADDR",
                      help="Ray cluster to join (default: start a local Ray)")
     run.add_argument("--checkpoint-every", default="10", metavar="K",
@@ -144,7 +144,7 @@ def cmd_run(args) -> int:
     check_runs_dir(args.runs_dir)
     checkpoint_every = parse_positive_int("checkpoint-every", args.checkpoint_every)
     workers = parse_positive_int("workers", args.workers if args.workers is not None else os.cpu_count() or 1)
-    stack = parse_positive_int("stack", args.stack) if args.backend == "local" else 1
+    stack = parse_positive_int("stack", args.stack)
     if args.backend not in BACKENDS:
         raise SuiteError(f"unknown backend {args.backend!r}; valid backends: {', '.join(BACKENDS)}")
     if args.display not in ("auto", "lines", "none"):

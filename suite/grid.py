@@ -6,9 +6,10 @@
   when the process dies) is held, so two `suite run` on one runs dir never train the same
   run twice: the second reports it as "busy" and goes on.
 - A run that raises is recorded as failed with its traceback; the grid goes on.
-- Ray: each run is a task (1 CPU, retried on worker loss). The driver sends the run's
-  partial records with it and writes the records the task returns, so workers need no
-  shared filesystem. A task trains with the same `execute` as the local backend.
+- Ray: each group of runs trained together (grid mode, `--stack`) is a task (1 CPU,
+  retried on worker loss). The driver sends the runs' partial records with it and writes
+  the records the task returns, so workers need no shared filesystem. A task trains with
+  the same `execute_group` as the local backend.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from .runner import (
     RunSpec,
     check_config,
     check_runs_dir,
-    execute,
     execute_group,
     failure_record,
     parse_positive_int,
@@ -80,7 +80,7 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
     """Run a grid; returns a pandas DataFrame, one row per run, with a `trained` column.
     The same as `python -m suite run`. `display`: "auto" (live table on a terminal, lines
     otherwise), "lines", or "none". `stack`: up to this many runs of one task and algorithm
-    train together in one process (grid mode, stacked networks; local backend); 1 = each
+    train together in one process or Ray task (grid mode, stacked networks); 1 = each
     run alone. Records are the same either way."""
     import pandas as pd
 
@@ -118,7 +118,7 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
 
     try:
         if backend == "ray":
-            _run_ray(todo, runs_dir, checkpoint_every, ray_address, view, finished)
+            _run_ray(units, runs_dir, checkpoint_every, ray_address, view, finished)
         elif workers == 1 or len(units) <= 1:
             with one_thread():
                 for unit in units:
@@ -258,21 +258,24 @@ def _drain(queue, by_key, view) -> None:
 
 
 # -- Ray ---------------------------------------------------------------------------------
-def _ray_task(spec: RunSpec, files: dict[str, bytes], checkpoint_every: int):
-    """Train in a private directory seeded with the driver's records; return the result
-    and every record file, for the driver to write."""
+def _ray_task(specs: list[RunSpec], files: dict[str, dict[str, bytes]], checkpoint_every: int):
+    """Train a group of runs together (grid mode, runner.execute_group) in a private directory
+    seeded with the driver's records; return each run's result and record files, for the
+    driver to write. A group that raises gives every run a failed record."""
     pin_one_thread()
     with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / spec.key
-        path.mkdir(parents=True)
-        for name, data in files.items():
-            (path / name).write_bytes(data)
+        paths = [Path(scratch) / spec.key for spec in specs]
+        for spec, path in zip(specs, paths, strict=True):
+            path.mkdir(parents=True)
+            for name, data in files[spec.key].items():
+                (path / name).write_bytes(data)
         try:
-            result = execute(spec, scratch, checkpoint_every)
+            results = execute_group(specs, scratch, checkpoint_every)
         except Exception as err:
-            result = failure_record(spec, err, traceback.format_exc())
-            atomic_write_json(path / RESULT, result)
-        return result, _read_files(path)
+            results = [failure_record(spec, err, traceback.format_exc()) for spec in specs]
+            for path, result in zip(paths, results, strict=True):
+                atomic_write_json(path / RESULT, result)
+        return [(result, _read_files(path)) for result, path in zip(results, paths, strict=True)]
 
 
 def _read_files(path: Path) -> dict[str, bytes]:
@@ -282,15 +285,19 @@ def _read_files(path: Path) -> dict[str, bytes]:
 
 def _write_files(path: Path, files: dict[str, bytes]) -> None:
     """Records first, then the checkpoint, the result last: a driver killed in between
-    leaves a run that resumes, never a result without its records."""
+    leaves a run that resumes, never a result without its records. A compressed CSV
+    replaces the plain one the driver may still hold from an earlier, partial attempt."""
     order = sorted(files, key=lambda n: (n == RESULT, n == CHECKPOINT))
     for name in order:
         atomic_write_bytes(path / name, files[name])
+        if name.endswith(".csv.gz"):
+            (path / name.removesuffix(".gz")).unlink(missing_ok=True)
     if RESULT not in files:
         (path / RESULT).unlink(missing_ok=True)
 
 
-def _run_ray(todo, runs_dir, checkpoint_every, ray_address, view, finished) -> None:
+def _run_ray(units, runs_dir, checkpoint_every, ray_address, view, finished) -> None:
+    """One Ray task (1 CPU) per group of `stack_units`: grid mode on a cluster."""
     try:
         import ray
     except ImportError:
@@ -302,35 +309,45 @@ def _run_ray(todo, runs_dir, checkpoint_every, ray_address, view, finished) -> N
     task = ray.remote(num_cpus=1, max_retries=3)(_ray_task)
     refs, locks = {}, {}
     try:
-        for spec in todo:
-            path = runs_dir / spec.key
-            path.mkdir(parents=True, exist_ok=True)
-            lock = FileLock(path / LOCK)
-            try:
-                lock.acquire(timeout=0)
-            except Timeout:
-                finished(spec, _note(spec, "busy", "being trained by another suite process"))
-                continue
-            done = _final_result(RunRecord(path))
-            if done is not None:
-                lock.release()
-                finished(spec, {**done, "trained": False})
-                continue
-            locks[spec.key] = lock
-            refs[task.remote(spec, _read_files(path), checkpoint_every)] = spec
-            view.start(spec)
+        for unit in units:
+            group = []
+            for spec in unit:
+                path = runs_dir / spec.key
+                path.mkdir(parents=True, exist_ok=True)
+                lock = FileLock(path / LOCK)
+                try:
+                    lock.acquire(timeout=0)
+                except Timeout:
+                    finished(spec, _note(spec, "busy", "being trained by another suite process"))
+                    continue
+                done = _final_result(RunRecord(path))
+                if done is not None:
+                    lock.release()
+                    finished(spec, {**done, "trained": False})
+                    continue
+                locks[spec.key] = lock
+                group.append(spec)
+            if group:
+                files = {spec.key: _read_files(runs_dir / spec.key) for spec in group}
+                refs[task.remote(group, files, checkpoint_every)] = group
+                for spec in group:
+                    view.start(spec)
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
             for ref in ready:
-                spec = refs.pop(ref)
+                group = refs.pop(ref)
                 try:
-                    result, files = ray.get(ref)
-                    _write_files(runs_dir / spec.key, files)
+                    outputs = ray.get(ref)
                 except Exception as err:  # the task failed beyond its retries
-                    result = failure_record(spec, err, traceback.format_exc())
-                    atomic_write_json(runs_dir / spec.key / RESULT, result)
-                locks.pop(spec.key).release()
-                finished(spec, {**result, "trained": True})
+                    trace = traceback.format_exc()
+                    outputs = [(failure_record(spec, err, trace), None) for spec in group]
+                for spec, (result, files) in zip(group, outputs, strict=True):
+                    if files is None:
+                        atomic_write_json(runs_dir / spec.key / RESULT, result)
+                    else:
+                        _write_files(runs_dir / spec.key, files)
+                    locks.pop(spec.key).release()
+                    finished(spec, {**result, "trained": True})
     finally:
         for lock in locks.values():
             lock.release()
