@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from .a2c import A2C, A2CConfig
 from .config import BaseConfig, ConfigError, config_dict, config_hash, with_overrides
 from .ppo import PPO, PPOConfig
-from .toggles import apply_preset, preset_name, set_toggles
+from .task_defaults import task_defaults
+from .toggles import TOGGLES, apply_preset, preset_name, set_toggles
 from .trainer import Algorithm, Rollout, Trainer, train_group
 from .trpo import TRPO, TRPOConfig
 from .vpg import VPG, VPGConfig
@@ -36,6 +37,7 @@ class Arm:
     algorithm: type[Algorithm]
     config: BaseConfig
     overrides: tuple[tuple[str, str], ...] = ()
+    task_defaults: str = ""  # the source of the task's own defaults, where it has them
 
     @property
     def label(self) -> str:
@@ -53,27 +55,46 @@ class Arm:
                             "config": config_dict(self.config)})
 
 
-def make_arm(spec: str) -> Arm:
-    """Resolve `name[:key=value[:key=value...]]`; raises ConfigError with the valid choices."""
+def make_arm(spec: str, task: str | None = None) -> Arm:
+    """Resolve `name[:key=value[:key=value...]]`, on `task` if given (a task with its own
+    defaults, `task_defaults.py`, changes them before the spec's overrides); raises
+    ConfigError with the valid choices."""
     name, *parts = spec.strip().split(":")
     if name not in ARMS:
         raise ConfigError(f"unknown arm {name!r}; valid arms: {', '.join(ARMS)}")
     algorithm, default = ARMS[name]
+    for_task = task_defaults(task, algorithm.__name__)
+    if for_task is not None:
+        default = with_overrides(default, for_task[0], owner=f"{task} defaults")
     overrides: dict[str, str] = {}
     for part in parts:
         key, sep, value = part.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise ConfigError(f"malformed override {part!r} in {spec!r}; expected key=value")
+        if key.strip() in overrides:
+            raise ConfigError(f"{key.strip()!r} is given twice in {spec!r}")
         overrides[key.strip()] = value.strip()
     # preset= and on=/off= (code-level toggles) first, then plain field overrides
     preset = overrides.pop("preset", None)
     config = apply_preset(default, preset) if preset else default
     switches = {k: overrides.pop(k).split("+") for k in ("on", "off") if k in overrides}
+    _refuse_contradictions(spec, switches, overrides)
     config = set_toggles(config, on=switches.get("on", []), off=switches.get("off", []))
     config = with_overrides(config, overrides, owner=f"arm {name}")
     shown = tuple(([("preset", preset)] if preset else []) + [(k, "+".join(v)) for k, v in switches.items()]
                   + [(k, _show(getattr(config, k))) for k in overrides])
-    return Arm(name, algorithm, config, shown)
+    return Arm(name, algorithm, config, shown, for_task[1] if for_task else "")
+
+
+def _refuse_contradictions(spec: str, switches: dict[str, list[str]], overrides: dict[str, str]) -> None:
+    """A toggle both on and off, or a field both toggled and set, has no one meaning."""
+    both = sorted(set(switches.get("on", [])) & set(switches.get("off", [])))
+    if both:
+        raise ConfigError(f"toggle {both[0]!r} is both on and off in {spec!r}")
+    for name in switches.get("on", []) + switches.get("off", []):
+        clash = sorted(set(TOGGLES.get(name, {})) & set(overrides))
+        if clash:
+            raise ConfigError(f"{clash[0]!r} is set by toggle {name!r} and by {clash[0]}= in {spec!r}; give one")
 
 
 def _show(value) -> str:

@@ -113,10 +113,13 @@ def parse_value(name: str, text: str, current: Any) -> Any:
                 raise ValueError
             return number
         if isinstance(current, tuple):
-            return tuple(int(part) for part in text.replace("-", "x").split("x") if part)
+            parts = text.lower().split("x")
+            if not all(part.isdigit() and int(part) >= 1 for part in parts):
+                raise ValueError
+            return tuple(int(part) for part in parts)
     except ValueError:
         kind = {bool: "true/false", int: "an integer", float: "a finite number",
-                tuple: "widths like 64x64"}[type(current)]
+                tuple: "positive widths like 64x64"}[type(current)]
         raise ConfigError(f"override {name}={text!r} is not {kind}") from None
     return text
 

@@ -13,6 +13,7 @@ with `weights_only=True`.
 from __future__ import annotations
 
 import copy
+import sys
 from dataclasses import dataclass, field
 
 import gymnasium as gym
@@ -24,8 +25,32 @@ from .normalize import ObsNormalizer, RewardScaler, merge_moments, scale_rewards
 
 
 def make_env(env_id: str) -> gym.Env:
-    """The task as `gym.make` builds it (time limit included), without the env checker."""
+    """The task as `gym.make` builds it (time limit included), without the env checker.
+    MuJoCo's warnings (HalfCheetah's model prints a deprecation at every load) are shown
+    once per process each, on stderr."""
+    _warn_once_per_message()
     return gym.make(env_id, disable_env_checker=True)
+
+
+_seen_warnings: set[str] | None = None
+
+
+def _warn_once_per_message() -> None:
+    global _seen_warnings
+    if _seen_warnings is not None:
+        return
+    _seen_warnings = set()
+    try:
+        import mujoco
+    except ImportError:  # no MuJoCo: nothing to quiet
+        return
+
+    def once(message: str) -> None:
+        if message not in _seen_warnings:
+            _seen_warnings.add(message)
+            print(f"MuJoCo warning (shown once): {message}", file=sys.stderr, flush=True)
+
+    mujoco.set_mju_user_warning(once)
 
 
 class ActionAdapter:
@@ -212,20 +237,29 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
     return results
 
 
-def evaluate(env: gym.Env, actor, obs_normalizer: ObsNormalizer, episodes: int, seed: int) -> list[float]:
+def evaluate(env: gym.Env, actor, obs_normalizer: ObsNormalizer, episodes: int, seed: int,
+             stochastic: bool = False, on_step=None) -> list[float]:
     """Returns of `episodes` episodes taking the policy's deterministic action (Gaussian: the
-    mean; categorical: the most probable), with the observation statistics frozen as they
-    are; the env is seeded once with `seed`."""
+    mean; categorical: the most probable), or with `stochastic` an action sampled from the
+    policy (its own RNG, seeded from `seed`), with the observation statistics frozen as they
+    are; the env is seeded once with `seed`. `on_step(env)` is called after the reset and
+    after every step (to render frames)."""
     adapter = ActionAdapter(env.action_space)
+    rng = np.random.default_rng(seed)
     returns = []
     obs, _ = env.reset(seed=seed)
     for _ in range(episodes):
         total, done = 0.0, False
+        if on_step is not None:
+            on_step(env)
         while not done:
-            action = actor.deterministic(obs_normalizer(np.asarray(obs, dtype=np.float64)[None]))[0]
+            normalized = obs_normalizer(np.asarray(obs, dtype=np.float64)[None])
+            action = (actor.sample(normalized, rng) if stochastic else actor.deterministic(normalized))[0]
             obs, reward, terminated, truncated, _ = env.step(adapter.to_env(action))
             total += reward
             done = terminated or truncated
+            if on_step is not None:
+                on_step(env)
         returns.append(total)
         obs, _ = env.reset()
     return returns

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -185,6 +186,11 @@ class Trainer:
             logger.save_checkpoint(self.state_dict())
         return True
 
+    @property
+    def at_row_boundary(self) -> bool:
+        """No iteration waits for its progress row: a checkpoint here loses nothing."""
+        return not self._pending
+
     def prepare(self, raw: RawBatch) -> Rollout:
         """Values, old log-probs and GAE for a collected batch, in batched forwards."""
         T, N = raw.rewards.shape
@@ -222,10 +228,12 @@ class Trainer:
             raise Diverged(f"non-finite observations at iteration {self.iteration}")
 
     # -- evaluation ----------------------------------------------------------------------
-    def evaluate(self, episodes: int = 10) -> list[float]:
-        """Mean-action returns on a separately seeded env, normalizer statistics frozen."""
-        return evaluate(make_env(self.env_id), self.policy.numpy_actor(),
-                        self.collector.obs_normalizer, episodes, self.eval_seed)
+    def evaluate(self, episodes: int = 10, stochastic: bool = False, env: gym.Env | None = None,
+                 on_step=None) -> list[float]:
+        """Mean-action (or, `stochastic`, sampled-action) returns on a separately seeded env
+        (`env`: the task built another way, e.g. to render), normalizer statistics frozen."""
+        return evaluate(env if env is not None else make_env(self.env_id), self.policy.numpy_actor(),
+                        self.collector.obs_normalizer, episodes, self.eval_seed, stochastic, on_step)
 
     # -- checkpoint state ------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -258,27 +266,38 @@ class Trainer:
 
 
 def train_group(trainers: list[Trainer], loggers: list[TrainLogger | None], checkpoint_every: int = 10,
-                stop_after: int | None = None) -> list[str]:
+                stop_after: int | None = None, should_stop: Callable[[], bool] | None = None) -> list[str]:
     """Train several runs in one process, in lockstep (grid mode): each iteration every
     active member collects its own rollout with its own env and RNGs; then members whose
     algorithms share a group key take one stacked update (PPO: algorithms/stacked.py), the
     others their own. A single run is a group of one, through this same loop.
+
+    `should_stop()` (an interrupt, say) is asked before every iteration; once it says yes,
+    each member trains on to the end of its current progress row, saves a checkpoint there
+    and stops, so that nothing trained is lost.
 
     Returns each member's status: "complete", "diverged" or "stopped". A member's
     wall_seconds are its share of the group's time (the iteration's time / active members)."""
     loggers = [logger or NullLogger() for logger in loggers]
     status: list[str | None] = [None] * len(trainers)
     done_here = 0
+    stopping = False
     while True:
         for i, t in enumerate(trainers):
             if status[i] is None and t.iteration >= t.num_iterations:
                 status[i] = "complete"
         active = [i for i, s in enumerate(status) if s is None]
-        if not active:
-            break
         if stop_after is not None and done_here >= stop_after:
             for i in active:
                 status[i] = "stopped"
+            break
+        stopping = stopping or (bool(active) and should_stop is not None and should_stop())
+        for i in active if stopping else ():
+            if trainers[i].at_row_boundary:
+                loggers[i].save_checkpoint(trainers[i].state_dict())
+                status[i] = "stopped"
+        active = [i for i in active if status[i] is None]
+        if not active:
             break
         started = time.perf_counter()
         members = [trainers[i] for i in active]

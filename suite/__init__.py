@@ -7,14 +7,16 @@ Everything the CLI does is callable from Python under the same names:
     suite.status("runs")      # complete / partial / failed ... per task and arm
 """
 
-from .errors import SuiteError
-from .grid import resolve_grid, run
+from .errors import Interrupted, SuiteError
+from .grid import run
+from .plan import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, plan, resolve_grid
 from .presets import PRESETS
-from .runner import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, evaluate, execute, plan
+from .runner import evaluate, execute
+from .status import run_state
 from .status import status_table as status
 from .store import load_episodes, load_progress, load_runs
 from .tasks import PAPER_TASKS, resolve_task
 
-__all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PAPER_TASKS", "PRESETS", "RunSpec", "SuiteError", "evaluate", "execute",
-           "load_episodes", "load_progress", "load_runs", "plan", "resolve_grid", "resolve_task", "run",
-           "status"]
+__all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PAPER_TASKS", "PRESETS", "Interrupted", "RunSpec", "SuiteError",
+           "evaluate", "execute", "load_episodes", "load_progress", "load_runs", "plan", "resolve_grid",
+           "resolve_task", "run", "run_state", "status"]

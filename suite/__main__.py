@@ -12,12 +12,19 @@ import sys
 
 from algorithms.config import ConfigError
 
-from .errors import SuiteError
-from .runner import DEFAULT_SEEDS, DEFAULT_STACK
+from .errors import Interrupted, SuiteError
+from .plan import DEFAULT_SEEDS, DEFAULT_STACK
 from .tasks import PAPER_TASKS
 
 
 class _Parser(argparse.ArgumentParser):
+    """No abbreviated options (`--seed` is not `--seeds`); errors in one line."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # one line, not argparse's usage block
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
@@ -25,13 +32,17 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="python -m suite", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"pgsuite {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser(
         "run", help="train the grid arms x tasks x seeds, resuming what is already on disk",
         description="Train every (task, arm, seed) of the grid and write its records under the runs "
                     "dir. Complete runs are skipped; partial runs resume from their checkpoint; a run "
-                    "that fails is recorded with its traceback and the grid goes on (exit status 1).")
+                    "that fails is recorded with its traceback and the grid goes on (exit status 1). "
+                    "Ctrl-C stops at a checkpoint (exit status 130); the same command resumes."
+                    "\n\nexamples:\n  python -m suite run --preset paper --dry-run\n"
+                    "  python -m suite run --algos ppo_clip,trpo --tasks Hopper --seeds 0,3,7 --steps 1e6")
     add_grid_options(run)
     run.add_argument("--workers", default=None, metavar="N",
                      help=f"runs trained at once, one process and one torch thread each "
@@ -47,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-every", default="10", metavar="K",
                      help="write records and a checkpoint every K progress rows (default 10)")
     run.add_argument("--wandb", action="store_true",
-                     help="log each finished run to wandb (offline unless you are set up for online)")
+                     help="log every progress row to wandb as it is written (offline unless you are set up for "
+                          "online; needs pip install -e '.[wandb]')")
+    run.add_argument("--tensorboard", default=None, metavar="DIR",
+                     help="also write every progress row as TensorBoard scalars under DIR, one directory per run "
+                          "(needs pip install -e '.[tensorboard]'); then: tensorboard --logdir DIR")
     run.add_argument("--wandb-project", default="pgsuite", metavar="P",
                      help="wandb project (default pgsuite)")
     run.add_argument("--wandb-entity", default=None, metavar="E", help="wandb entity")
@@ -56,19 +71,41 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--display", default="auto", metavar="auto|lines|none",
                      help="live table on a terminal (auto), one line per finished run, or nothing")
 
-    speed = commands.add_parser("speed", help="measure steps/s per task and arm for --dry-run estimates")
+    speed = commands.add_parser(
+        "speed", help="measure steps/s per task and arm for --dry-run estimates",
+        description="Measure, per task, raw env stepping and each arm's training speed alone and in grid mode "
+                    "(3 and 9 runs stacked), as fractions of raw stepping per CPU-second, and merge them into "
+                    "the speed table that `run --dry-run` reads.\n\nexample:\n"
+                    "  python -m suite speed --tasks Hopper,Walker2d --algos ppo_clip,a2c")
     speed.add_argument("--tasks", default=",".join(PAPER_TASKS), metavar="TASKS")
     speed.add_argument("--algos", default=None, metavar="ARMS", help="arm names (default all)")
+    speed.add_argument("--out", default=None, metavar="FILE",
+                       help="the table to merge into (default: your own, under $PGSUITE_DATA or "
+                            "~/.local/share/pgsuite; suite/data/speed.json is the one shipped)")
 
-    arms = commands.add_parser("arms", help="list the arms and every config key with its default and source")
+    arms = commands.add_parser(
+        "arms", help="list the arms and every config key with its default and source",
+        description="List each arm with every config key, its default value and the source that default "
+                    "cites (paper table, reference code).\n\nexample:\n  python -m suite arms a2c trpo")
     arms.add_argument("names", nargs="*", help="arms to describe (default all)")
 
-    random = commands.add_parser("random", help="measure the random policy's score per task (suite/data/)")
+    random = commands.add_parser(
+        "random", help="measure the random policy's score per task (suite/data/)",
+        description="Measure the uniform-random policy's mean return per task: the 0 of the paper's "
+                    "normalization.\n\nexample:\n  python -m suite random --tasks Hopper --episodes 100")
     random.add_argument("--tasks", default=",".join(PAPER_TASKS), metavar="TASKS")
     random.add_argument("--episodes", default="100", metavar="N", help="episodes per task (default 100)")
     random.add_argument("--seed", default="0", metavar="S", help="env and action-space seed (default 0)")
+    random.add_argument("--out", default=None, metavar="FILE",
+                        help="the table to merge into (default: your own, under $PGSUITE_DATA or "
+                             "~/.local/share/pgsuite)")
 
-    table = commands.add_parser("table", help="the paper's Table 1 and per-task scores, from the runs dir")
+    table = commands.add_parser(
+        "table", help="the paper's Table 1 and per-task scores, from the runs dir",
+        description="Print Table 1 and Figure 3's comparison (normalized scores with 95% CIs, ranks, the "
+                    "paper's values) and the raw per-task returns, from the complete runs in the runs dir; "
+                    "damaged runs are named and left out. Reads only.\n\nexample:\n"
+                    "  python -m suite table --runs-dir runs --csv table1.csv")
     table.add_argument("--runs-dir", default="runs", metavar="DIR")
     table.add_argument("--normalize", default="paper", metavar="paper|reference",
                        help="paper: random = 0, best setting = 1; reference: fixed reference scores = 1")
@@ -77,27 +114,55 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--csv", default=None, metavar="FILE",
                        help="also write Table 1 to FILE, the per-task table to FILE's stem + -per-task.csv")
 
-    board = commands.add_parser("leaderboard", help="write the leaderboard (README.md + figures)")
+    board = commands.add_parser(
+        "leaderboard", help="write the leaderboard (README.md + figures)",
+        description="Write the leaderboard (README.md, figures) from the runs dir's records: Table 1, "
+                    "Figure 3 with learning curves, rliable statistics, provenance.\n\nexample:\n"
+                    "  python -m suite leaderboard --runs-dir runs --out leaderboard")
     board.add_argument("--runs-dir", default="runs", metavar="DIR")
     board.add_argument("--out", default="leaderboard", metavar="DIR")
     board.add_argument("--normalize", default="paper", metavar="paper|reference")
     board.add_argument("--budget", default=None, metavar="STEPS",
                        help="the step budget to show, where several are present")
 
-    rep = commands.add_parser("report", help="a wandb Report comparing the arms (offline: its spec, saved)")
+    rep = commands.add_parser(
+        "report", help="a wandb Report comparing the arms (offline: its spec, saved)",
+        description="Build a wandb Report comparing the arms' runs (online), or save its spec under --out "
+                    "(offline).\n\nexample:\n  python -m suite report --wandb-project my-project")
     rep.add_argument("--wandb-project", required=True, metavar="P")
     rep.add_argument("--entity", default=None, metavar="E")
     rep.add_argument("--runs-dir", default="runs", metavar="DIR")
     rep.add_argument("--out", default="leaderboard", metavar="DIR", help="where the offline spec goes")
 
-    ev = commands.add_parser("evaluate", help="evaluate a saved run's checkpoint (deterministic actions)")
+    ev = commands.add_parser(
+        "evaluate", help="evaluate a saved run's checkpoint (deterministic actions)",
+        description="Run a saved run's policy from its checkpoint (mean actions, normalizer statistics "
+                    "frozen) on its evaluation env and print the returns.\n\nexample:\n"
+                    "  python -m suite evaluate runs/Hopper-v5/ppo_clip-6772b508/seed0 --episodes 10")
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory: runs/<task>/<arm>-<hash>/seed<k>")
-    ev.add_argument("--episodes", default="10", metavar="N")
+    ev.add_argument("--episodes", default="10", metavar="N", help="episodes to run (default 10)")
+    ev.add_argument("--stochastic", action="store_true", help="sample actions from the policy (default: its mean)")
+    ev.add_argument("--video", default=None, metavar="OUT.mp4",
+                    help="also render the episodes offscreen (MUJOCO_GL=egl by default) into an MP4; "
+                         "needs pip install -e '.[video]'")
 
     status = commands.add_parser(
-        "status", help="complete / partial / failed / corrupt per task and arm (and missing, given a grid)")
+        "status", help="complete / diverged / failed / partial / damaged per task and arm (missing, given a grid)",
+        description="Count the runs in each state per task and arm, from the whole record set of each run "
+                    "(suite.run_state), and list damaged runs by path with the reason. Reads only."
+                    "\n\nexamples:\n  python -m suite status --runs-dir runs\n"
+                    "  python -m suite status --preset paper    # and which runs are still missing")
     add_grid_options(status)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pgsuite")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def add_grid_options(parser) -> None:
@@ -117,8 +182,9 @@ def add_grid_options(parser) -> None:
     parser.add_argument("--tasks", default=None, metavar="TASKS",
                         help="comma-separated gymnasium ids or short names (Hopper). "
                              "Default: the paper's seven -v5 tasks.")
-    parser.add_argument("--seeds", default=None, metavar="N",
-                        help=f"run seeds 0..N-1 (default {DEFAULT_SEEDS}, as the paper)")
+    parser.add_argument("--seeds", default=None, metavar="N|LIST",
+                        help=f"a count N (seeds 0..N-1; default {DEFAULT_SEEDS}, as the paper) or a list of "
+                             "seeds: --seeds 5, --seeds 0,3,7, --seeds 4, (seed 4 alone)")
     parser.add_argument("--steps", default=None, metavar="STEPS",
                         help="env steps per run; 1000000 or 1e6 (default 1e6, as the paper). "
                              "A run does whole iterations: floor(STEPS / batch) of them.")
@@ -130,15 +196,14 @@ def add_grid_options(parser) -> None:
 
 
 def grid_args(args) -> dict:
-    tasks = None if args.tasks is None else [t for t in args.tasks.split(",") if t.strip()]
-    return {"algos": args.algos, "tasks": tasks, "seeds": args.seeds, "steps": args.steps,
+    return {"algos": args.algos, "tasks": args.tasks, "seeds": args.seeds, "steps": args.steps,
             "preset": args.preset, "ablate": args.ablate}
 
 
 def cmd_run(args) -> int:
-    from .grid import BACKENDS, resolve_grid, run
-    from .runner import check_runs_dir, parse_positive_int
-    from .store import RunRecord
+    from .backends import BACKENDS
+    from .grid import run
+    from .plan import check_runs_dir, parse_positive_int, resolve_grid
 
     specs = resolve_grid(**grid_args(args))
     check_runs_dir(args.runs_dir)
@@ -155,18 +220,20 @@ def cmd_run(args) -> int:
 
         counts: dict[str, int] = {}
         for spec in specs:
-            state = run_state(RunRecord(f"{args.runs_dir}/{spec.key}"))
+            state = run_state(f"{args.runs_dir}/{spec.key}").state
             counts[state] = counts.get(state, 0) + 1
             print(f"{state:9s} {spec.key}  ({spec.arm.label}, {spec.steps} steps)")
-        seconds, source = estimate(specs, args.runs_dir, workers, stack)
+        guess = estimate(specs, args.runs_dir, workers, stack, backend=args.backend)
         shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-        print(f"{len(specs)} runs ({shown}); estimated wall time {seconds / 3600:.2f} h "
-              f"({seconds / 60:.0f} min) with {workers} workers, up to {stack} runs per process "
-              f"(speeds from {source})")
+        print(f"{len(specs)} runs ({shown}); estimated wall time {guess.seconds / 3600:.2f} h "
+              f"({guess.seconds / 60:.0f} min) with {workers} workers, up to {stack} runs per process; "
+              f"raw-simulator floor {guess.floor_seconds / 3600:.2f} h on {guess.lanes} cores "
+              f"(x{guess.ratio:.2f}) (speeds from {guess.sources})")
         return 0
     frame = run(runs_dir=args.runs_dir, workers=workers, backend=args.backend, ray_address=args.ray_address,
                 wandb=args.wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
-                checkpoint_every=checkpoint_every, display=args.display, stack=stack, **grid_args(args))
+                checkpoint_every=checkpoint_every, display=args.display, stack=stack, tensorboard=args.tensorboard,
+                **grid_args(args))
     failed = frame[frame["status"] == "failed"]
     for _, row in failed.iterrows():
         print(f"FAILED {row['task']} {row['arm_label']} seed {row['seed']}: {row['error']}", file=sys.stderr)
@@ -179,53 +246,64 @@ def cmd_run(args) -> int:
 def cmd_speed(args) -> int:
     from algorithms import ARMS
 
+    from .plan import split_list
     from .speed import SPEED_FILE, measure_speed, save_speed
     from .tasks import resolve_tasks
 
-    tasks = resolve_tasks([t for t in args.tasks.split(",") if t.strip()])
-    arms = [a for a in (args.algos.split(",") if args.algos else ARMS) if a]
+    tasks = resolve_tasks(split_list("tasks", args.tasks))
+    arms = split_list("arms", args.algos) if args.algos else list(ARMS)
     unknown = [a for a in arms if a not in ARMS]
     if unknown:
         raise SuiteError(f"unknown arm {unknown[0]!r}; valid arms: {', '.join(ARMS)}")
     report = measure_speed(tasks, arms)
-    save_speed(report)
-    for table in ("steps_per_second", "stacked_steps_per_second"):
-        how = "alone" if table == "steps_per_second" else f"{report['stack']} runs in one process"
-        print(f"{table} ({how}):")
-        for task, row in report[table].items():
-            print(" ", task, " ".join(f"{a}={v:.0f}" for a, v in row.items()))
-    print(f"saved {SPEED_FILE}")
+    written = save_speed(report, args.out)
+    sizes = report["stack_sizes"]
+    print("training steps per CPU-second as a fraction of raw env stepping, alone / "
+          + " / ".join(f"{k} stacked" for k in sizes[1:]))
+    for task, row in report["fraction_of_raw"].items():
+        print(f"  {task} (raw {report['raw_steps_per_cpu_second'][task]:,.0f} steps/s): "
+              + "  ".join(f"{arm} " + "/".join(f"{v[str(k)]:.2f}" for k in sizes) for arm, v in row.items()))
+    print(f"saved {written} (merged; `run --dry-run` reads it over {SPEED_FILE})")
     return 0
 
 
 def cmd_arms(args) -> int:
     from algorithms import ARMS, make_arm
     from algorithms.config import describe
+    from algorithms.task_defaults import TASK_DEFAULTS
 
+    unknown = [n for n in args.names if n not in ARMS]
+    if unknown:
+        raise SuiteError(f"unknown arm {unknown[0]!r}; valid arms: {', '.join(ARMS)}")
     for name in args.names or list(ARMS):
         arm = make_arm(name)
         print(f"{arm.name} ({arm.algorithm.__name__})")
         for item in describe(arm.config):
             print(f"  {item['name']} = {item['value']!r}: {item['doc']} [{item['source']}]")
+        for task, by_algorithm in TASK_DEFAULTS.items():
+            if arm.algorithm.__name__ in by_algorithm:
+                changes, source = by_algorithm[arm.algorithm.__name__]
+                print(f"  on {task}: " + ", ".join(f"{k}={v}" for k, v in changes.items()) + f" [{source}]")
     return 0
 
 
 def cmd_random(args) -> int:
-    from .runner import parse_positive_int
+    from .plan import parse_positive_int, split_list
     from .scores import RANDOM_FILE, measure_random, save_random
     from .tasks import resolve_tasks
 
-    tasks = resolve_tasks([t for t in args.tasks.split(",") if t.strip()])
+    tasks = resolve_tasks(split_list("tasks", args.tasks))
     episodes = parse_positive_int("episodes", args.episodes)
     try:
         seed = int(args.seed)
     except ValueError:
         raise SuiteError(f"seed {args.seed!r} is not a whole number") from None
     report = measure_random(tasks, episodes, seed)
-    save_random(report)
+    written = save_random(report, args.out)
     for task, entry in report["scores"].items():
         print(f"{task}: {entry['mean']:.2f} ± {entry['std']:.2f} over {entry['episodes']} episodes")
-    print(f"saved {RANDOM_FILE}")
+    print(f"saved {written} (merged). Tables normalize against {RANDOM_FILE} so that they stay comparable; "
+          "your measurement is used for tasks that file lacks")
     return 0
 
 
@@ -234,14 +312,11 @@ def cmd_table(args) -> int:
 
     from .leaderboard import comparison_results
     from .presets import COMPARISONS, PAPER_STEPS, TABLE1
-    from .runner import check_runs_dir
     from .scores import paper_table1, run_table
     from .store import atomic_write_text, load_runs
     from .tables import comparison_markdown, comparison_table, per_task, per_task_markdown
 
-    if not check_runs_dir(args.runs_dir).exists():
-        raise SuiteError(f"runs dir {args.runs_dir!r} does not exist")
-    frame = run_table(load_runs(args.runs_dir), _budget(args.budget))
+    frame = run_table(_read_runs(args.runs_dir, load_runs), _budget(args.budget))
     at_paper_budget = int(frame["budget"].max()) == PAPER_STEPS
     tables = {}
     for comparison in COMPARISONS:
@@ -262,18 +337,36 @@ def cmd_table(args) -> int:
     return 0
 
 
+def _read_runs(runs_dir: str, load_runs):
+    """The runs dir's records for a reader (a read-only directory is fine); damaged runs are
+    left out, with a line on stderr."""
+    from .plan import check_runs_dir
+
+    if not check_runs_dir(runs_dir, write=False).exists():
+        raise SuiteError(f"runs dir {runs_dir!r} does not exist")
+    frame = load_runs(runs_dir)
+    _warn_damaged(frame)
+    return frame
+
+
+def _warn_damaged(frame) -> None:
+    damaged = frame[frame["status"] == "damaged"] if "status" in frame else frame.iloc[0:0]
+    if len(damaged):
+        print(f"warning: {len(damaged)} damaged run(s) left out (python -m suite status lists them; "
+              f"python -m suite run redoes them): " + ", ".join(damaged["path"]), file=sys.stderr)
+
+
 def _budget(text: str | None) -> int | None:
-    from .runner import parse_steps
+    from .plan import parse_steps
 
     return None if text is None else parse_steps(text)
 
 
 def cmd_leaderboard(args) -> int:
     from .leaderboard import build
-    from .runner import check_runs_dir
+    from .store import load_runs
 
-    if not check_runs_dir(args.runs_dir).exists():
-        raise SuiteError(f"runs dir {args.runs_dir!r} does not exist")
+    _read_runs(args.runs_dir, load_runs)
     print(f"wrote {build(args.runs_dir, args.out, args.normalize, budget=_budget(args.budget))}")
     return 0
 
@@ -286,23 +379,32 @@ def cmd_report(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .runner import evaluate, parse_positive_int
+    from .plan import parse_positive_int
+    from .runner import evaluate
 
-    returns = evaluate(args.run_dir, parse_positive_int("episodes", args.episodes))
-    print(f"mean return {sum(returns) / len(returns):.2f} over {len(returns)} episodes: "
+    returns = evaluate(args.run_dir, parse_positive_int("episodes", args.episodes), stochastic=args.stochastic,
+                       video=args.video)
+    how = "sampled" if args.stochastic else "mean"
+    print(f"mean return {sum(returns) / len(returns):.2f} over {len(returns)} episodes ({how} actions): "
           + " ".join(f"{r:.1f}" for r in returns))
+    if args.video:
+        print(f"wrote {args.video}")
     return 0
 
 
 def cmd_status(args) -> int:
-    from .status import status_table
+    from .plan import check_runs_dir
+    from .status import damaged_runs, status_table
 
+    check_runs_dir(args.runs_dir, write=False)
     grid = grid_args(args)
     table = status_table(args.runs_dir, grid if any(v is not None for v in grid.values()) else None)
     if table.empty:
         print(f"no runs under {args.runs_dir}")
         return 0
     print(table.to_string())
+    for found in damaged_runs(args.runs_dir):
+        print(f"damaged: {found.path}: {found.reason}")
     return 0
 
 
@@ -316,6 +418,20 @@ def main(argv: list[str] | None = None) -> int:
     except (SuiteError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Interrupted as err:
+        print(f"{err}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted: stopped at once; runs resume from their last checkpoint when the same command "
+              "runs again", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `python -m suite table | head`: the reader left; nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as err:
+        where = err.filename if err.filename is not None else "?"
+        print(f"error: {where}: {err.strerror or err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

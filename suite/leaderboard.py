@@ -28,7 +28,7 @@ from .stats import (
     performance_profiles,
     score_matrices,
 )
-from .store import atomic_write_text, load_runs
+from .store import atomic_write_text, load_runs, make_dirs
 from .tables import (
     comparison_markdown,
     comparison_table,
@@ -65,7 +65,7 @@ def build(runs_dir: str | Path = "runs", out: str | Path = "leaderboard", mode: 
     record stops the build with nothing in `out` changed."""
     out = Path(out)
     frame = run_table(load_runs(runs_dir), budget)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         _render(frame, runs_dir, staging, mode, seed, budget)
@@ -146,7 +146,11 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
     if comparison is FIGURE3:
         name = f"{comparison.name}-curves.png"
         plots.learning_curves(runs, out / name, label="row", title=f"{comparison.title}, {steps:,} steps")
-        parts += [f"![learning curves]({name})", "", *_published_section(runs, at_paper_budget)]
+        parts += [f"![learning curves]({name})", "",
+                  "Each panel: mean training-episode return over seeds (the return of episodes ending in each "
+                  f"of {plots.CURVE_POINTS} step bins); the band is a bootstrap 95% confidence interval of that "
+                  f"mean over seeds ({plots.BAND_REPS} resamples). Also as SVG: `{Path(name).with_suffix('.svg')}`.",
+                  "", *_published_section(runs, at_paper_budget)]
     parts += _rliable_section(runs, comparison, mode, seed, out)
     return parts
 
@@ -247,7 +251,7 @@ def _ablation_section(frame, mode: str, seed: int, out: Path) -> list[str]:
 def provenance(frame) -> str:
     def values(column: str) -> str:
         found = sorted({str(v) for v in frame[column].dropna()}) if column in frame else []
-        return ", ".join(found) or "unknown"
+        return ", ".join(found) or "not recorded"
 
     wall = float(frame["wall_seconds"].fillna(0).sum()) if "wall_seconds" in frame else 0.0
     steps = float(frame["steps"].fillna(0).sum()) if "steps" in frame else 0.0
@@ -255,7 +259,7 @@ def provenance(frame) -> str:
         f"- commits: {values('commit')}",
         f"- torch {values('torch')}, gymnasium {values('gymnasium')}, MuJoCo {values('mujoco')}, "
         f"numpy {values('numpy')}",
-        f"- CPU: {values('cpu')}; hosts: {values('host')}",
+        f"- CPU: {values('cpu')}; flags: {values('cpu_flags')}; hosts: {values('host')}",
         f"- runs: {len(frame)}; env steps: {steps:,.0f}; total training wall time: {wall / 3600:.2f} h "
         f"(one core per process; a grid-mode run's time is its share of its process); "
         f"{steps / wall if wall else 0:,.0f} env steps per core-second",

@@ -1,4 +1,4 @@
-"""Figures (matplotlib, PNG): learning curves per task in the style of the paper's Figure 3,
+"""Figures (matplotlib, PNG and SVG): learning curves per task in the style of the paper's Figure 3,
 rliable interval estimates, and performance profiles. Deterministic for the same records."""
 
 from __future__ import annotations
@@ -17,18 +17,22 @@ def _figure():
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "pgsuite"  # the same SVG bytes for the same records
     import matplotlib.pyplot as plt
 
     return plt
 
 
 def _save(fig, path: Path) -> None:
+    """`path` as a 150-dpi PNG, and the same figure as SVG beside it (for papers)."""
     import io
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    for suffix, metadata, options in ((".png", {"Software": None}, {"dpi": 150}),
+                                      (".svg", {"Date": None, "Creator": None}, {})):
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=suffix[1:], metadata=metadata, **options)
+        atomic_write_bytes(Path(path).with_suffix(suffix), buffer.getvalue())
     _figure().close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
 
 
 def curve(episodes: list[dict], grid: np.ndarray) -> np.ndarray:

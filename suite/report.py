@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import SuiteError
 from .store import atomic_write_text, load_runs
-from .wandb_log import wandb_mode
+from .tracking import wandb_mode
 
 METRICS = ("episode_return", "approx_kl", "entropy")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SuiteError
-from .store import atomic_write_json, read_json
+from .store import atomic_write_json, read_json, user_data_dir
 
 DATA = Path(__file__).parent / "data"
 RANDOM_FILE = DATA / "random_scores.json"
@@ -53,13 +53,29 @@ def measure_random(tasks: list[str], episodes: int = 100, seed: int = 0) -> dict
             "gymnasium": gym.__version__, "mujoco": mujoco.__version__}
 
 
-def save_random(report: dict, path: Path = RANDOM_FILE) -> None:
+def user_random_file() -> Path:
+    return user_data_dir() / "random_scores.json"
+
+
+def save_random(report: dict, path: Path | None = None) -> Path:
+    """Merge `report` into the file at `path` (default: this user's, not the package's)."""
+    path = user_random_file() if path is None else Path(path)
     existing = read_json(path) if path.exists() else {"scores": {}}
     merged = {**report, "scores": {**existing.get("scores", {}), **report["scores"]}}
     atomic_write_json(path, merged)
+    return path
 
 
-def random_scores(path: Path = RANDOM_FILE) -> dict[str, float]:
+def random_scores(path: Path | None = None) -> dict[str, float]:
+    """The random policy's mean return per task: the shipped table (suite/data), which
+    every table normalizes against so that tables stay comparable, plus this user's own
+    measurements for tasks it lacks. `path`: one file alone."""
+    if path is not None:
+        return _read_random(path)
+    return {**_read_random(user_random_file()), **_read_random(RANDOM_FILE)}
+
+
+def _read_random(path: Path) -> dict[str, float]:
     if not path.exists():
         return {}
     return {task: entry["mean"] for task, entry in read_json(path)["scores"].items()}

@@ -1,57 +1,163 @@
-"""What the runs dir holds, per task and arm: complete / diverged / failed / partial /
-corrupt, and missing when the expected grid is given."""
+"""A run's state, decided in one place from its whole record set: complete, diverged,
+failed, partial, damaged, or missing. `run`, `status`, `table`, `leaderboard`, `report` and
+the speed estimate all ask `run_state`.
+
+- complete / diverged: a result that says so, with every field a table reads, whose identity
+  (task, config hash, seed) matches config.json and the directory's name, and both record
+  CSVs present and reaching the result's step (episode count and last progress step).
+- failed: a result recording an exception (the run is retried by `run`).
+- partial: config.json and no result yet (`run` resumes it after verifying its checkpoint).
+- damaged: anything else with files in it: unreadable or missing config.json, a directory
+  name that is not its config's, a result missing fields, a missing or short CSV. Readers
+  leave damaged runs out (nothing is counted twice) and list them by path; `run` redoes them.
+- missing: no records at all (a run of a given grid not started yet).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import SuiteError
-from .store import CHECKPOINT, RunRecord
+from .store import CONFIG, EPISODES, PROGRESS, RESULT, RunRecord, csv_file, csv_tail
 
-STATES = ("complete", "diverged", "failed", "partial", "corrupt", "missing")
+STATES = ("complete", "diverged", "failed", "partial", "damaged", "missing")
+# Results that are final: a deterministic run that diverged would diverge again. A failed
+# run (an exception, possibly transient) is retried.
+FINAL_STATUSES = ("complete", "diverged")
+_IDENTITY = ("task", "config_hash", "seed")
+_NEEDED = {"complete": _IDENTITY + ("arm", "steps", "iterations", "episodes", "score", "eval_score"),
+           "diverged": _IDENTITY + ("arm", "steps", "iterations", "episodes", "reason"),
+           "failed": ("error",)}
+_RECORD_FILES = (CONFIG, RESULT, PROGRESS, EPISODES, PROGRESS + ".gz", EPISODES + ".gz", "checkpoint.pt")
 
 
-def run_state(record: RunRecord) -> str:
-    """The state of one run directory; unreadable records make it "corrupt"."""
+@dataclass(frozen=True)
+class RunState:
+    state: str
+    path: Path
+    reason: str = ""  # why a run is damaged
+    config: dict[str, Any] | None = field(default=None, repr=False)
+    result: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATUSES
+
+
+def run_state(path: str | Path) -> RunState:
+    """The state of the run directory at `path` (`<task>/<arm>-<hash>/seed<k>`)."""
+    record = RunRecord(Path(path))
+
+    def damaged(reason: str, config=None, result=None) -> RunState:
+        return RunState("damaged", record.path, reason, config, result)
+
+    if not any(record.file(name).exists() for name in _RECORD_FILES):
+        return RunState("missing", record.path)
     try:
         config = record.config()
+    except SuiteError as err:
+        return damaged(str(err))
+    if config is None:
+        return damaged(f"{CONFIG} is missing")
+    named = _named_identity(record.path)
+    recorded = {"task": config.get("task"), "arm": config.get("arm"), "config_hash": config.get("config_hash"),
+                "seed": config.get("seed")}
+    if named != recorded:
+        return damaged(f"the directory's name says {_show(named)} but {CONFIG} says {_show(recorded)}", config)
+    try:
         result = record.result()
-        if result is not None:
-            return result.get("status", "corrupt") if result.get("status") in STATES else "corrupt"
-        if record.file(CHECKPOINT).exists():
-            record.load_checkpoint()
-        return "partial" if config is not None else "missing"
-    except SuiteError:
-        return "corrupt"
+    except SuiteError as err:
+        return damaged(str(err), config)
+    if result is None:
+        return RunState("partial", record.path, "", config)
+    status = result.get("status")
+    if status not in _NEEDED:
+        return damaged(f"{RESULT} has status {status!r}", config, result)
+    lacking = [key for key in _NEEDED[status] if key not in result]
+    if lacking:
+        return damaged(f"{RESULT} lacks {', '.join(lacking)}", config, result)
+    if status in FINAL_STATUSES:
+        problem = _identity_problem(result, config) or _records_problem(record, result, config)
+        if problem:
+            return damaged(problem, config, result)
+    return RunState(status, record.path, "", config, result)
+
+
+def _named_identity(path: Path) -> dict[str, Any]:
+    arm, _, config_hash = path.parent.name.rpartition("-")
+    seed = path.name.removeprefix("seed")
+    return {"task": path.parent.parent.name, "arm": arm, "config_hash": config_hash,
+            "seed": int(seed) if seed.isdigit() else path.name}
+
+
+def _show(identity: dict[str, Any]) -> str:
+    return f"{identity['task']}/{identity['arm']}-{identity['config_hash']}/seed{identity['seed']}"
+
+
+def _identity_problem(result: dict[str, Any], config: dict[str, Any]) -> str:
+    differ = [key for key in _IDENTITY if result.get(key) != config.get(key)]
+    return f"{RESULT} and {CONFIG} differ in {', '.join(differ)}" if differ else ""
+
+
+def _records_problem(record: RunRecord, result: dict[str, Any], config: dict[str, Any]) -> str:
+    """Whether the CSVs hold the history the result claims: the episode count, and progress
+    rows up to the result's step (a complete run's step is its budget)."""
+    if result["status"] == "complete" and result["steps"] != _trained_steps(config):
+        return f"{RESULT} says {result['steps']} steps of a {config.get('steps')}-step budget"
+    try:
+        rows, last = csv_tail(record.file(PROGRESS))
+        reached = int(last.get("global_step", 0)) if rows else 0
+        # a diverged run's progress stops at its last finite row, before the result's step
+        if reached != result["steps"] and not (result["status"] == "diverged" and reached <= result["steps"]):
+            name = csv_file(record.file(PROGRESS)).name
+            return f"{name} ends at step {reached}, not at the result's {result['steps']}"
+        episodes, _ = csv_tail(record.file(EPISODES))
+    except FileNotFoundError as err:
+        return f"{Path(err.filename).name} is missing"
+    except (SuiteError, ValueError) as err:
+        return str(err)
+    if episodes != result["episodes"]:
+        return f"{csv_file(record.file(EPISODES)).name} has {episodes} episodes, {RESULT} says {result['episodes']}"
+    return ""
+
+
+def _trained_steps(config: dict[str, Any]) -> int | None:
+    """The steps a complete run trains: whole iterations of its batch within the budget."""
+    settings = config.get("config", {})
+    batch = int(settings.get("num_steps", 1)) * int(settings.get("num_envs", 1))
+    return None if config.get("steps") is None else int(config["steps"]) // batch * batch
+
+
+def find_runs(runs_dir: str | Path) -> list[RunState]:
+    """The state of every run directory under `runs_dir` (read only)."""
+    return [run_state(path) for path in sorted(Path(runs_dir).glob("*/*/seed*")) if path.is_dir()]
 
 
 def status_table(runs_dir: str | Path, grid: dict | None = None):
-    """DataFrame indexed by (task, arm), one column per state, counts of runs."""
+    """DataFrame indexed by (task, arm), one column per state, counts of runs; damaged runs
+    are also listed by `damaged_runs`."""
     import pandas as pd
 
     rows = []
-    seen = set()
     if grid is not None:
-        from .grid import resolve_grid
+        from .plan import resolve_grid
 
         for spec in resolve_grid(**grid):
-            record = RunRecord(Path(runs_dir) / spec.key)
-            rows.append({"task": spec.task, "arm": spec.arm.label, "state": run_state(record)})
-            seen.add(record.path.resolve())
+            rows.append({"task": spec.task, "arm": spec.arm.label,
+                         "state": run_state(Path(runs_dir) / spec.key).state})
     else:
-        for path in sorted(Path(runs_dir).glob("*/*/seed*")):
-            if not path.is_dir() or path.resolve() in seen:
-                continue
-            record = RunRecord(path)
-            try:
-                config = record.config() or {}
-            except SuiteError:
-                config = {}
-            task = config.get("task", path.parent.parent.name)
-            arm = config.get("arm_label", path.parent.name)
-            rows.append({"task": task, "arm": arm, "state": run_state(record)})
+        for found in find_runs(runs_dir):
+            config = found.config or {}
+            rows.append({"task": config.get("task", found.path.parent.parent.name),
+                         "arm": config.get("arm_label", found.path.parent.name), "state": found.state})
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows)
     table = frame.groupby(["task", "arm", "state"]).size().unstack(fill_value=0)
     return table[[s for s in STATES if s in table.columns]]
+
+
+def damaged_runs(runs_dir: str | Path) -> list[RunState]:
+    return [found for found in find_runs(runs_dir) if found.state == "damaged"]

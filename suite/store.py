@@ -27,6 +27,7 @@ import platform
 import socket
 import subprocess
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,22 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def make_dirs(path: Path) -> Path:
+    """mkdir -p, where a file in the way is named as such (mkdir says "File exists")."""
+    path = Path(path)
+    for ancestor in (path, *path.parents):
+        if ancestor.exists() or ancestor.is_symlink():
+            if not ancestor.is_dir():
+                what = "a dangling symlink" if not ancestor.exists() else "a file"
+                raise NotADirectoryError(20, f"Not a directory ({what} is in the way)", str(ancestor))
+            break
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; records get the usual mode
@@ -59,9 +73,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         failpoint("write:before_rename")
         os.replace(tmp, path)
         failpoint("write:after_rename")
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(err, OSError) and err.filename is None:  # a failed write names no file: name it
+            raise OSError(err.errno, err.strerror, str(path)) from err
         raise
 
 
@@ -101,8 +117,25 @@ def read_csv(path: Path) -> list[dict[str, float | int]]:
     try:
         with opener(path, "rt", newline="") as handle:
             return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
-    except (ValueError, TypeError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as err:
+    except (ValueError, TypeError, EOFError, gzip.BadGzipFile, UnicodeDecodeError, zlib.error) as err:
         raise SuiteError(f"{path}: corrupt record ({type(err).__name__}: {err})") from None
+
+
+def csv_tail(path: Path) -> tuple[int, dict[str, str]]:
+    """A record CSV's number of data rows and its last row (text values), read without
+    parsing the rest; FileNotFoundError where neither form exists."""
+    path = csv_file(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", newline="") as handle:
+            lines = handle.read().splitlines()
+    except (EOFError, gzip.BadGzipFile, UnicodeDecodeError, zlib.error) as err:
+        raise SuiteError(f"{path}: corrupt record ({type(err).__name__}: {err})") from None
+    if not lines:
+        raise SuiteError(f"{path}: corrupt record (no header)")
+    header = next(csv.reader([lines[0]]))
+    last = dict(zip(header, next(csv.reader([lines[-1]])), strict=False)) if len(lines) > 1 else {}
+    return len(lines) - 1, last
 
 
 def _number(text: str) -> float | int:
@@ -150,8 +183,9 @@ class RunRecord:
         """progress and episode rows up to and including `global_step` (the checkpoint's)."""
         rows = []
         for name in (PROGRESS, EPISODES):
-            found = read_csv(self.file(name)) if csv_file(self.file(name)).exists() else []
-            rows.append([r for r in found if r["global_step"] <= global_step])
+            if not csv_file(self.file(name)).exists():
+                raise FileNotFoundError(2, "No such file", str(self.file(name)))
+            rows.append([r for r in read_csv(self.file(name)) if r["global_step"] <= global_step])
         return rows[0], rows[1]
 
     def clear(self) -> None:
@@ -180,17 +214,26 @@ class RecordLogger:
     and the checkpoint together at each checkpoint."""
 
     def __init__(self, record: RunRecord, progress: list[dict] | None = None,
-                 episodes: list[dict] | None = None, on_row=None):
+                 episodes: list[dict] | None = None, on_row=None, identity: dict[str, Any] | None = None):
         self.record = record
         self.progress = list(progress or [])
         self.episodes = list(episodes or [])
         self.on_row = on_row
+        self.identity = dict(identity or {})
+        self._row_episodes = len(self.episodes)  # episodes before the current row's span
 
     def log_iteration(self, row: dict[str, float]) -> None:
+        """A progress row; `on_row` also gets the mean return of the training episodes that
+        ended in the row's span, as `episode_return` (not a progress.csv column)."""
         failpoint("row")
         self.progress.append(dict(row))
+        span = self.episodes[self._row_episodes:]
+        self._row_episodes = len(self.episodes)
         if self.on_row is not None:
-            self.on_row(row)
+            shown = dict(row)
+            if span:
+                shown["episode_return"] = sum(e["return"] for e in span) / len(span)
+            self.on_row(shown)
 
     def log_episodes(self, episodes) -> None:
         self.episodes.extend({"global_step": e.global_step, "return": e.ret, "length": e.length}
@@ -202,10 +245,22 @@ class RecordLogger:
         atomic_write_text(self.record.file(EPISODES), csv_text(EPISODE_COLUMNS, self.episodes))
 
     def save_checkpoint(self, state: dict) -> None:
+        """The CSVs, then the checkpoint, which records whose it is (the run's identity),
+        its step and how many episodes the records hold up to it."""
         self.flush()
+        identity = {**self.identity, "global_step": int(state["global_step"]), "episodes": len(self.episodes)}
         buffer = io.BytesIO()
-        torch.save(state, buffer)
+        torch.save({**state, "identity": identity}, buffer)
         atomic_write_bytes(self.record.file(CHECKPOINT), buffer.getvalue())
+
+
+def user_data_dir() -> Path:
+    """Where `speed` and `random` write their measurements (never into the installed
+    package): $PGSUITE_DATA, else $XDG_DATA_HOME/pgsuite, else ~/.local/share/pgsuite."""
+    if os.environ.get("PGSUITE_DATA"):
+        return Path(os.environ["PGSUITE_DATA"])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "pgsuite"
 
 
 def git_commit() -> str:
@@ -218,44 +273,54 @@ def git_commit() -> str:
         return "unknown"
 
 
+# The instruction-set extensions that change which BLAS and MuJoCo kernels run (and so the
+# last bits of float results): recorded with every run.
+CPU_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "amx_tile")
+
+
 def environment_info() -> dict[str, str]:
     """Versions and machine details recorded with every run."""
     import gymnasium
     import mujoco
     import numpy
 
-    cpu = platform.processor()
+    cpu, flags = platform.processor(), []
     try:
         with open("/proc/cpuinfo") as handle:
-            names = (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-            cpu = next(names, cpu)
+            lines = handle.read().splitlines()
+        cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), cpu)
+        found = next((line.split(":", 1)[1].split() for line in lines if line.startswith("flags")), [])
+        flags = [f for f in CPU_FLAGS if f in found]
     except OSError:
         pass
     return {"python": platform.python_version(), "torch": torch.__version__,
             "gymnasium": gymnasium.__version__, "mujoco": mujoco.__version__, "numpy": numpy.__version__,
             "torch_threads": torch.get_num_threads(), "commit": git_commit(), "host": socket.gethostname(),
-            "cpu": cpu}
+            "cpu": cpu, "cpu_flags": " ".join(flags)}
 
 
 def load_runs(runs_dir: str | Path = "runs"):
-    """Every run record under `runs_dir` as a pandas DataFrame, one row per run directory:
-    the result's fields where there is a result, else status "partial" (a checkpoint or a
-    config without a result) with the config's task, arm and seed."""
+    """Every run directory under `runs_dir` as a pandas DataFrame, one row per run: its state
+    (`suite.status.run_state`: complete, diverged, failed, partial or damaged) as `status`,
+    the result's fields where the run is final or failed, the config's task, arm and seed,
+    and for a damaged run the `reason`. Reads only."""
     import pandas as pd
 
+    from .status import find_runs
+
     rows = []
-    for config_path in sorted(Path(runs_dir).glob(f"*/*/seed*/{CONFIG}")):
-        record = RunRecord(config_path.parent)
-        config = record.config() or {}
-        result = record.result()
+    for found in find_runs(runs_dir):
+        config = found.config or {}
         env = config.get("environment", {})
-        row = {"task": config.get("task"), "arm": config.get("arm"), "arm_label": config.get("arm_label"),
-               "config_hash": config.get("config_hash"), "seed": config.get("seed"), "status": "partial",
+        row = {"task": config.get("task", found.path.parent.parent.name), "arm": config.get("arm"),
+               "arm_label": config.get("arm_label"), "config_hash": config.get("config_hash"),
+               "seed": config.get("seed"), "status": found.state, "reason": found.reason,
                "overrides": config.get("overrides", {}), "budget": config.get("steps"),
-               **{k: env.get(k) for k in ("mujoco", "gymnasium", "torch", "numpy", "commit", "cpu", "host")}}
-        if result is not None:
-            row.update({k: v for k, v in result.items() if k != "traceback"})
-        row["path"] = str(record.path)
+               **{k: env.get(k) for k in ("mujoco", "gymnasium", "torch", "numpy", "commit", "cpu", "cpu_flags",
+                                       "host")}}
+        if found.result is not None and found.state != "damaged":
+            row.update({k: v for k, v in found.result.items() if k not in ("traceback", "status")})
+        row["path"] = str(found.path)
         rows.append(row)
     return pd.DataFrame(rows)
 

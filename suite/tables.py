@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .plan import run_hash
 from .presets import Comparison
-from .runner import run_hash
 
 BOOTSTRAP_REPS = 2000
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from algorithms.trainer import LOG_EVERY_STEPS
-from suite.runner import execute, plan
+from suite.plan import plan
+from suite.runner import execute
 from suite.store import TIMING_KEYS, read_csv
 
 WALL_CLOCK_COLUMNS = {"time_elapsed", "steps_per_second"}
@@ -47,7 +48,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, arm, task):
     execute(spec, tmp_path / "straight", checkpoint_every=3)
     # Stop after 4 rows: the checkpoint is at row 3, the 4th row is lost and redone.
     partial = execute(spec, tmp_path / "resumed", checkpoint_every=3, stop_after=4 * rows)
-    assert partial == {"status": "partial", "iteration": 4 * rows}
+    assert partial == {"status": "partial", "iteration": 4 * rows, "steps": 4 * rows * spec.arm.config.batch_size}
     run_path = tmp_path / "resumed" / spec.key
     assert not (run_path / "result.json").exists()
     state = torch.load(run_path / "checkpoint.pt", weights_only=True)

@@ -45,14 +45,36 @@ def test_dry_run_lists_the_preset_grid(tmp_path, capsys, preset, count):
 
 def test_dry_run_counts_what_is_done_and_estimates_from_measured_speeds(reference, capsys):
     runs, _ = reference
-    # a third seed: the missing runs' speeds come from the complete runs of the same task and arm
+    # a third seed: 4 runs left, estimated from speed.json's fractions x raw stepping measured now
     assert main(["run", *TINY_ARGS, "--seeds", "3", "--dry-run", "--runs-dir", str(runs)]) == 0
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.startswith("12 runs (8 complete, 4 missing); estimated wall time")
-    assert last.endswith("(speeds from runs dir)")
-    # a new arm: its speed comes from the checked-in measurements
-    assert main(["run", *TINY_ARGS, "--algos", "a2c", "--dry-run", "--runs-dir", str(runs)]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].endswith("(speeds from suite/data/speed.json)")
+    assert "raw-simulator floor" in last and last.endswith("(speeds from raw stepping measured now, "
+                                                             "suite/data/speed.json)")
+
+
+def test_estimate_by_hand(tmp_path):
+    from suite.plan import plan
+    from suite.speed import estimate, fraction_of_raw
+
+    table = {"fraction_of_raw": {"InvertedPendulum-v5": {"ppo_clip": {"1": 0.5, "3": 0.7, "9": 0.9}}}}
+    fractions = [fraction_of_raw(table, "InvertedPendulum-v5", "ppo_clip", n) for n in (1, 2, 6, 11)]
+    assert fractions == pytest.approx([0.5, 0.6, 0.8, 0.9])
+    assert fraction_of_raw(table, "Hopper-v5", "ppo_clip", 1) is None
+    raw = {"InvertedPendulum-v5": 10_000.0}
+    specs = plan("ppo_clip", ["InvertedPendulum-v5"], seeds=3, steps=20480)
+    # one group of 3: 61,440 steps at 0.7 x 10k/s, plus 3 runs x 10 evaluation episodes x 1000 steps at 10k/s
+    one = estimate(specs, tmp_path, workers=1, stack=3, raw=raw, table=table)
+    assert one.seconds == pytest.approx(61440 / 7000 + 3.0) and one.floor_seconds == pytest.approx(6.144)
+    # alone: three groups of one at 0.5, on two lanes: two runs on one of them
+    alone = estimate(specs, tmp_path, workers=2, stack=1, raw=raw, table=table)
+    assert alone.seconds == pytest.approx(2 * (20480 / 5000 + 1.0)) and alone.lanes == 2
+    # a cluster: one lane per worker
+    assert estimate(specs, tmp_path, workers=16, stack=1, backend="ray", raw=raw, table=table).lanes == 16
+    # an arm never measured: a default fraction, said in the sources
+    other = estimate(plan("trpo", ["InvertedPendulum-v5"], seeds=1, steps=2048), tmp_path, 1, 1, raw=raw,
+                     table=table)
+    assert "default 0.2 of raw" in other.sources
 
 
 def test_second_run_trains_nothing(reference):
@@ -162,6 +184,56 @@ def test_wandb_offline_run_per_run(tmp_path, monkeypatch):
             assert key in run["history"][0]
         assert run["summary"]["status"] == "complete" and run["summary"]["steps"] == 4096
     assert "beta" in by_group["ppo_klpen"]["history"][0] and "beta" not in by_group["ppo_clip"]["history"][0]
+
+
+def test_wandb_logs_rows_live_and_a_resumed_run_keeps_its_whole_history(tmp_path, monkeypatch):
+    """Rows reach wandb while the run trains (seen through the display's row hook, before the
+    run ends); a run resumed from a checkpoint made without wandb still logs every row once."""
+    pytest.importorskip("wandb")
+    from suite.plan import plan
+    from suite.runner import execute
+    from suite.tracking import WandbLogger
+    from tests.wandb_reader import read_offline_run
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    runs = tmp_path / "runs"
+    [spec] = plan("ppo_clip", ["InvertedPendulum-v5"], seeds=1, steps=4 * 2048)
+    assert execute(spec, runs, checkpoint_every=1, stop_after=2)["status"] == "partial"
+    seen = []
+    real_log = WandbLogger.log
+
+    def log(self, spec_, row, step):
+        seen.append((step, (runs / spec_.key / "result.json").exists()))
+        real_log(self, spec_, row, step)
+
+    monkeypatch.setattr(WandbLogger, "log", log)
+    suite.run("ppo_clip", tasks=["InvertedPendulum-v5"], seeds=1, steps=4 * 2048, runs_dir=runs, wandb=True,
+              display="none", workers=1)
+    assert [step for step, _ in seen] == [2048, 4096, 6144, 8192]
+    assert not any(finished for _, finished in seen)  # every row was logged before the run finished
+    [logged] = [read_offline_run(p) for p in runs.glob("wandb/offline-run-*/run-*.wandb")]
+    assert [h["global_step"] for h in logged["history"]] == [2048, 4096, 6144, 8192]
+    assert all("episode_return" in h for h in logged["history"])
+
+
+def test_tensorboard_scalars_per_run(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    runs, board = tmp_path / "runs", tmp_path / "tb"
+    suite.run("ppo_clip,ppo_klpen", tasks=["InvertedPendulum-v5"], seeds=1, steps=2 * 2048, runs_dir=runs,
+              tensorboard=board, display="none", workers=1, stack=2)
+    for arm in ("ppo_clip", "ppo_klpen"):
+        [run] = list(board.glob(f"InvertedPendulum-v5/{arm}-*/seed0"))
+        events = EventAccumulator(str(run))
+        events.Reload()
+        tags = events.Tags()["scalars"]
+        assert {"policy_loss", "value_loss", "approx_kl", "episode_return", "result/score"} <= set(tags)
+        assert ("beta" in tags) == (arm == "ppo_klpen")
+        assert [e.step for e in events.Scalars("policy_loss")] == [2048, 4096]
+        progress = suite.load_progress(next(runs.glob(f"InvertedPendulum-v5/{arm}-*/seed0")))
+        assert [e.value for e in events.Scalars("policy_loss")] == pytest.approx(progress["policy_loss"].tolist())
 
 
 def test_without_wandb_flag_wandb_is_not_imported(tmp_path):

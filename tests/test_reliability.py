@@ -101,7 +101,19 @@ BAD_RUN_ARGS = [
     (["--algos", "ppo_clip:nosuch=1"], "unknown override 'nosuch'"),
     (["--algos", "ppo_clip:=1"], "malformed override '=1'"),
     (["--algos", "ppo_clip:clip_eps"], "malformed override 'clip_eps'"),
-    (["--algos", "ppo_clip,"], "empty arm"),
+    (["--algos", "ppo_clip,"], "empty item in the arms list"),
+    (["--algos", "ppo_clip:hidden_sizes=64x-1"], "hidden_sizes='64x-1' is not positive widths like 64x64"),
+    (["--algos", "ppo_clip:hidden_sizes=64x0"], "is not positive widths"),
+    (["--algos", "ppo_clip:clip_eps=0.1:clip_eps=0.3"], "'clip_eps' is given twice"),
+    (["--algos", "ppo_clip:on=adv_norm:off=adv_norm"], "toggle 'adv_norm' is both on and off"),
+    (["--algos", "ppo_clip:on=grad_clip:max_grad_norm=0.3"], "'max_grad_norm' is set by toggle 'grad_clip'"),
+    (["--algos", "ppo_clip,ppo_clip:clip_eps=0.2"], "'ppo_clip:clip_eps=0.2' and 'ppo_clip' are the same config"),
+    (["--algos", "trpo,trpo"], "arm 'trpo' is given twice"),
+    (["--tasks", ","], "no tasks given"),
+    (["--tasks", "Hopper,"], "empty item in the tasks list"),
+    (["--tasks", "Hopper-v3"], "the suite runs Hopper-v5"),
+    (["--tasks", "FrozenLake-v1"], "only 1-D Box observations are supported"),
+    (["--ablate", ","], "no toggles given"),
     (["--algos", "trpo:max_kl=-0.01"], "max_kl=-0.01 must be > 0"),
     (["--tasks", "NoSuchTask-v0"], "unknown task 'NoSuchTask-v0'"),
     (["--tasks", "nosuchmodule:Env-v0"], "cannot import module 'nosuchmodule'"),
@@ -159,46 +171,83 @@ def test_runs_dir_that_cannot_be_a_directory(tmp_path, capsys, runs_dir_kind):
 
 @pytest.mark.parametrize("name, content, command", [
     ("config.json", b'{"task": "Inverted', "table"),
+    ("config.json", None, "table"),
     ("result.json", b"", "table"),
     ("result.json", b"[1, 2]", "leaderboard"),
-    ("episodes.csv.gz", gzip.compress(b"global_step,return,length\n100,abc,3\n"), "leaderboard"),
+    ("result.json", b'{"status": "complete"}', "table"),
+    ("episodes.csv.gz", None, "leaderboard"),
+    ("progress.csv.gz", gzip.compress(b"iteration,global_step\n1,2048\n"), "leaderboard"),
     ("episodes.csv.gz", b"not gzip at all", "leaderboard"),
 ])
-def test_corrupt_records_refused_by_readers(tmp_path, capsys, name, content, command):
+def test_damaged_runs_are_left_out_by_readers_and_named(tmp_path, capsys, name, content, command):
+    """A complete run whose records are unreadable, missing or short is damaged: readers
+    leave it out (n=1 of 2, never a '- ± -' row), name it in one line, and change nothing."""
     runs = _complete_grid(tmp_path)
-    target = _corrupt_run(runs, name, content)
+    [target] = sorted(runs.glob(f"*/*/seed0/{name}"))
+    target.unlink() if content is None else target.write_bytes(content)
     before = snapshot(tmp_path)
-    assert main([command, "--runs-dir", str(runs), *(["--out", str(tmp_path / "board")]
-                                                     if command == "leaderboard" else [])]) == 2
+    out_args = ["--out", str(tmp_path / "board")] if command == "leaderboard" else []
+    assert main([command, "--runs-dir", str(runs), *out_args]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "1 damaged run(s) left out" in captured.err, captured.err
+    assert str(target.parent) in captured.err
+    if command == "table":
+        assert "(n=1)" in captured.out and "(n=2)" not in captured.out
+    else:
+        assert "(n=1)" in (tmp_path / "board" / "README.md").read_text()
+    assert {k: v for k, v in snapshot(tmp_path).items() if "/board/" not in k} == before
+    assert main(["status", "--runs-dir", str(runs)]) == 0
+    assert f"damaged: {target.parent}" in capsys.readouterr().out
+
+
+def test_value_corruption_inside_a_csv_is_refused_by_readers(tmp_path, capsys):
+    runs = _complete_grid(tmp_path)
+    [target] = sorted(runs.glob("*/*/seed0/episodes.csv.gz"))
+    rows = gzip.decompress(target.read_bytes()).decode().splitlines()
+    rows[1] = "100,abc,3"  # same number of rows: the state check passes, the reader refuses
+    target.write_bytes(gzip.compress(("\n".join(rows) + "\n").encode()))
+    before = snapshot(tmp_path)
+    assert main(["leaderboard", "--runs-dir", str(runs), "--out", str(tmp_path / "board")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "corrupt record" in err and str(target) in err, err
     assert snapshot(tmp_path) == before
 
 
-def test_config_hash_mismatch_is_refused_and_nothing_changes(tmp_path, capsys):
+def test_renamed_and_config_mismatched_runs_are_damaged_never_counted_twice(reference, tmp_path, capsys):
     runs = _complete_grid(tmp_path)
-    [config] = sorted(runs.glob("*/*/seed0/config.json"))
+    [seed0, seed1] = sorted(runs.glob("*/*/seed*"))
+    copy = seed0.parent.with_name(seed0.parent.name.replace("-", "-0"))  # a renamed hash directory
+    copy.mkdir()
+    (copy / "seed0").mkdir()
+    for f in seed0.iterdir():
+        (copy / "seed0" / f.name).write_bytes(f.read_bytes())
+    frame = suite.load_runs(runs)
+    assert (frame["status"] == "complete").sum() == 2 and (frame["status"] == "damaged").sum() == 1
+    assert "directory's name says" in frame.loc[frame["status"] == "damaged", "reason"].item()
+    import shutil
+    shutil.rmtree(copy)
+    # config.json of another config in the right directory: damaged, and `run` redoes it
+    config = seed0 / "config.json"
     data = json.loads(config.read_text())
     data["config_hash"] = "deadbeef"
     config.write_text(json.dumps(data))
-    (config.parent / "result.json").unlink()  # so that the run would otherwise be retrained
-    before = snapshot(runs)
-    assert main(["run", *GRID_ARGS, "--runs-dir", str(runs)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "has config_hash 'deadbeef', expected" in err, err
-    assert snapshot(runs) == before
+    assert suite.run_state(seed0).state == "damaged"
+    frame = suite.run(runs_dir=runs, workers=1, display="none", checkpoint_every=1, **GRID)
+    assert frame["trained"].tolist() == [True, False] and (frame["status"] == "complete").all()
+    assert "redoing a damaged run" in capsys.readouterr().err
+    assert outcome(runs, progress_rows=True) == reference
 
 
-def test_status_finds_corrupt_and_partial_and_run_redoes_only_those(reference, tmp_path, capsys):
+def test_status_finds_damaged_and_partial_and_run_redoes_only_those(reference, tmp_path, capsys):
     runs = _complete_grid(tmp_path)
     [seed0, seed1] = sorted(p.parent for p in runs.glob("*/*/seed*/result.json"))
     (seed0 / "result.json").write_text('{"status": "compl')  # truncated
     (seed1 / "result.json").unlink()  # partial: records and checkpoint, no result
     table = status_table(runs)
-    assert table.loc[("InvertedPendulum-v5", "ppo_clip"), "corrupt"] == 1
+    assert table.loc[("InvertedPendulum-v5", "ppo_clip"), "damaged"] == 1
     assert table.loc[("InvertedPendulum-v5", "ppo_clip"), "partial"] == 1
     assert main(["status", "--runs-dir", str(runs)]) == 0
-    assert "corrupt" in capsys.readouterr().out
+    assert f"damaged: {seed0}" in capsys.readouterr().out
     frame = suite.run(runs_dir=runs, workers=1, display="none", checkpoint_every=1, **GRID)
     assert frame["trained"].sum() == 2 and (frame["status"] == "complete").all()
     assert outcome(runs, progress_rows=True) == reference

@@ -11,8 +11,8 @@ import suite
 from algorithms import make_arm
 from suite.__main__ import main
 from suite.leaderboard import build
+from suite.plan import run_hash
 from suite.presets import FIGURE3, TABLE1
-from suite.runner import run_hash
 from suite.scores import normalize, paper_table1, run_table
 from suite.stats import aggregates, score_matrices
 from suite.store import atomic_write_json, atomic_write_text, csv_text, load_runs
@@ -28,22 +28,28 @@ SCORES = {
 
 
 def fake_run(runs, task, arm, overrides, seed, score, status="complete", steps=10_000):
+    """A whole record set, as a finished run leaves it (suite.run_state says `status`)."""
     label = ":".join([arm, *(f"{k}={v}" for k, v in overrides)])
-    path = runs / task / f"{label.replace(':', '_').replace('=', '-')}" / f"seed{seed}"
+    config_hash = run_hash(make_arm(label).config_hash, steps)
+    path = runs / task / f"{arm}-{config_hash}" / f"seed{seed}"
     env = {"mujoco": "4.0.0", "gymnasium": "1.4.0", "torch": "2.13.0", "numpy": "2", "commit": "abc",
            "cpu": "test cpu"}
     atomic_write_json(path / "config.json", {"task": task, "arm": arm, "arm_label": label, "seed": seed,
                                              "overrides": dict(overrides), "steps": steps,
-                                             "config_hash": run_hash(make_arm(label).config_hash, steps),
-                                             "environment": env})
-    result = {"status": status, "task": task, "arm": arm, "arm_label": label, "seed": seed, "steps": steps,
-              "score": score if status == "complete" else None, "wall_seconds": 10.0,
-              "steps_per_second": steps / 10.0}
-    atomic_write_json(path / "result.json", result)
+                                             "config_hash": config_hash, "environment": env})
     rng = np.random.default_rng(seed)
     episodes = [{"global_step": s, "return": (score or 0.0) * s / steps + rng.normal(), "length": 100}
                 for s in range(100, steps + 1, 100)]
+    result = {"status": status, "task": task, "arm": arm, "arm_label": label, "seed": seed, "steps": steps,
+              "config_hash": config_hash, "iterations": steps // 1000, "episodes": len(episodes),
+              "score": score if status == "complete" else None, "eval_score": score,
+              "wall_seconds": 10.0, "steps_per_second": steps / 10.0}
+    if status == "diverged":
+        result["reason"] = "non-finite policy_loss at iteration 3"
+    atomic_write_json(path / "result.json", result)
     atomic_write_text(path / "episodes.csv", csv_text(["global_step", "return", "length"], episodes))
+    progress = [{"iteration": i, "global_step": i * 1000} for i in range(1, steps // 1000 + 1)]
+    atomic_write_text(path / "progress.csv", csv_text(["iteration", "global_step"], progress))
     return path
 
 
@@ -286,8 +292,7 @@ def test_ablation_effects_by_hand(tmp_path, monkeypatch):
 
 
 def test_step_budgets_are_never_mixed(synthetic, capsys):
-    fake_run(synthetic, "Alpha-v5", "ppo_clip", (("lr", "1"),), 0, 1.0, steps=20_000)
-    config_path = next(synthetic.glob("Alpha-v5/ppo_clip_lr-1/seed0/config.json"))
+    config_path = fake_run(synthetic, "Alpha-v5", "ppo_clip", (("lr", "1"),), 0, 1.0, steps=20_000) / "config.json"
     config = json.loads(config_path.read_text())
     for path in synthetic.glob("*/*/seed*/config.json"):  # the synthetic records: budgets 10k and 20k
         data = json.loads(path.read_text())

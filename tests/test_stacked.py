@@ -192,7 +192,8 @@ def test_suite_grid_mode_records_equal_runs_alone(tmp_path):
     """`suite run --stack 3` (one process, three seeds stacked) writes the same records as
     `--stack 1`, except wall-clock columns; and it resumes a half-done member."""
     from suite import run
-    from suite.runner import execute, plan
+    from suite.plan import plan
+    from suite.runner import execute
 
     from .test_determinism import records
 

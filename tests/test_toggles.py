@@ -17,7 +17,8 @@ from algorithms.optimize import gradient_step
 from algorithms.toggles import TOGGLES, ablation_specs, set_toggles
 from algorithms.trainer import Trainer
 from suite.__main__ import main
-from suite.runner import evaluate, execute, plan
+from suite.plan import plan
+from suite.runner import evaluate, execute
 from suite.store import read_csv
 
 

@@ -1,0 +1,334 @@
+"""Execution backends: where groups of runs train. Each takes the groups (`plan.stack_units`),
+a `finished(spec, result)` callback, the display and a stop flag (set by the first Ctrl-C or
+SIGTERM), and trains every group with `run_group_locked`.
+
+- in-process: the groups one after another in this process (one worker).
+- local pool: one spawned worker process per group, up to `workers` at once. A worker that
+  dies (the OOM killer, `kill -9`) costs only its own group: its runs get a failed record
+  and the group is retried from its checkpoints (up to RETRIES times) while the others train
+  on. On a stop, no group starts; those in flight stop at their next progress row with a
+  checkpoint.
+- Ray: one Ray task (1 CPU, retried on worker loss) per group. The driver sends the runs'
+  partial records with it and writes the records the task returns, so workers need no
+  shared filesystem. On a stop the tasks are cancelled; their runs resume from the driver's
+  records.
+
+A run is trained only while its directory's lock (`run.lock`, an OS file lock released when
+the process dies) is held, so two `suite run` on one runs dir never train a run twice.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import tempfile
+import threading
+import time
+import traceback
+from collections import deque
+from multiprocessing import get_context
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from algorithms.threads import one_thread, pin_one_thread
+
+from .errors import SuiteError
+from .plan import RunSpec
+from .runner import execute_group, failure_record, record_failure
+from .status import run_state
+from .store import CHECKPOINT, RESULT, RunRecord, atomic_write_bytes, atomic_write_json, make_dirs
+
+LOCK = "run.lock"
+BACKENDS = ("local", "ray")
+RETRIES = 2  # a group whose worker process died is trained again this many times
+# OS errors that no retry mends: the grid stops and says which path.
+FATAL_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.ENOTDIR)
+
+
+def note(spec: RunSpec, status: str, error: str, **extra) -> dict[str, Any]:
+    """A result that is not a record: a run busy elsewhere, a worker that died, an OS error."""
+    return {"status": status, "task": spec.task, "arm": spec.arm.name, "arm_label": spec.arm.label,
+            "config_hash": spec.run_hash, "seed": spec.seed, "error": error, "trained": False, **extra}
+
+
+def os_error_text(err: OSError) -> str:
+    where = err.filename if err.filename is not None else "?"
+    return f"{where}: {err.strerror or err}"
+
+
+def run_group_locked(specs: list[RunSpec], runs_dir: str, checkpoint_every: int, on_row=None,
+                     should_stop=None) -> list[dict[str, Any]]:
+    """Train runs together (runner.execute_group) while holding each one's lock. A run locked
+    by another process is left to it; an exception becomes a failed record for every run
+    of the group that had not finished; an OS error that no retry mends (a full disk, a
+    read-only directory) becomes a note with `os_error` set, for the driver to stop on."""
+    results: dict[str, dict[str, Any]] = {}
+    locks, todo = [], []
+    try:
+        for spec in specs:
+            path = Path(runs_dir) / spec.key
+            make_dirs(path)
+            lock = FileLock(path / LOCK)
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                results[spec.key] = note(spec, "busy", "being trained by another suite process")
+                continue
+            locks.append(lock)
+            state = run_state(path)  # finished by another process meanwhile?
+            if state.final:
+                results[spec.key] = {**state.result, "trained": False}
+            else:
+                todo.append(spec)
+        if todo:
+            try:
+                trained = execute_group(todo, runs_dir, checkpoint_every, on_row=on_row, should_stop=should_stop)
+                for spec, result in zip(todo, trained, strict=True):
+                    results[spec.key] = {**result, "trained": True}
+            except Exception as err:  # the grid goes on; the failure is recorded with its traceback
+                if isinstance(err, OSError) and err.errno in FATAL_ERRNOS:
+                    raise
+                trace = traceback.format_exc()
+                for spec in todo:
+                    record = RunRecord(Path(runs_dir) / spec.key)
+                    results[spec.key] = {**record_failure(spec, record, err, trace), "trained": True}
+    except OSError as err:
+        if err.errno not in FATAL_ERRNOS:
+            raise
+        for spec in specs:
+            results.setdefault(spec.key, note(spec, "failed", os_error_text(err), os_error=True))
+        for spec in todo:  # a run stopped by the error is not done
+            results[spec.key] = note(spec, "failed", os_error_text(err), os_error=True)
+    finally:
+        for lock in locks:
+            lock.release()
+    return [results[spec.key] for spec in specs]
+
+
+# -- in this process -------------------------------------------------------------------------
+def run_in_process(units, runs_dir, checkpoint_every, view, finished, stop) -> None:
+    with one_thread():
+        for unit in units:
+            if stop.is_set():
+                return
+            for spec in unit:
+                view.start(spec)
+            results = run_group_locked(unit, str(runs_dir), checkpoint_every, on_row=view.row,
+                                       should_stop=stop.is_set)
+            for spec, result in zip(unit, results, strict=True):
+                finished(spec, result)
+
+
+# -- local process pool ---------------------------------------------------------------------
+def _worker(tag: int, unit: list[RunSpec], runs_dir: str, checkpoint_every: int, queue, stop_event,
+            parent_pid: int) -> None:
+    """One group in a spawned process: one torch thread; Ctrl-C and SIGTERM are the driver's
+    to handle (it sets `stop_event`); exits if the driver dies, so a killed grid leaves no
+    orphan."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches the whole group
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    pin_one_thread()
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    for spec in unit:
+        queue.put(("start", tag, spec.key))
+
+    def on_row(key, row):
+        queue.put(("row", tag, (key, dict(row))))
+
+    try:
+        results = run_group_locked(unit, runs_dir, checkpoint_every, on_row=on_row, should_stop=stop_event.is_set)
+    except BaseException as err:  # raised outside the runs' own guard
+        results = [note(spec, "failed", f"{type(err).__name__}: {err}") for spec in unit]
+    queue.put(("done", tag, results))
+
+
+def run_pool(units, runs_dir, checkpoint_every, workers, view, finished, stop) -> None:
+    context = get_context("spawn")
+    queue, stop_event = context.Queue(), context.Event()
+    by_key = {spec.key: spec for unit in units for spec in unit}
+    waiting = deque(enumerate(units))
+    attempts: dict[int, int] = {}
+    running: dict[int, Any] = {}  # tag -> process
+    reported: dict[int, list] = {}
+
+    def drain(timeout: float) -> None:
+        try:
+            kind, tag, payload = queue.get(timeout=timeout)
+            while True:
+                if kind == "start":
+                    view.start(by_key[payload])
+                elif kind == "row":
+                    view.row(*payload)
+                else:
+                    reported[tag] = payload
+                kind, tag, payload = queue.get_nowait()
+        except Empty:
+            return
+
+    try:
+        while waiting or running:
+            if stop.is_set():
+                stop_event.set()
+                waiting.clear()
+            while waiting and len(running) < workers:
+                tag, unit = waiting.popleft()
+                process = context.Process(target=_worker, daemon=True, args=(
+                    tag, unit, str(runs_dir), checkpoint_every, queue, stop_event, os.getpid()))
+                process.start()
+                running[tag] = process
+            drain(0.5)
+            for tag, process in list(running.items()):
+                if tag not in reported and process.is_alive():
+                    continue
+                process.join()
+                drain(0)  # a worker's last message is in the pipe once it has exited
+                del running[tag]
+                unit = units[tag]
+                if tag in reported:
+                    for spec, result in zip(unit, reported.pop(tag), strict=True):
+                        finished(spec, result)
+                    continue
+                attempts[tag] = attempts.get(tag, 0) + 1
+                lost = _lost(process.exitcode)
+                retry = attempts[tag] <= RETRIES and not stop.is_set()
+                for spec in unit:
+                    record = RunRecord(Path(runs_dir) / spec.key)
+                    result = record_failure(spec, record, RuntimeError(lost), "")
+                    if retry:
+                        view.start(spec)
+                    else:
+                        finished(spec, {**result, "trained": True})
+                if retry:
+                    view.say(f"{lost}; its {len(unit)} run(s) retried from their checkpoints "
+                             f"(attempt {attempts[tag] + 1} of {RETRIES + 1})")
+                    waiting.appendleft((tag, unit))
+    finally:
+        stop_event.set()
+        for process in running.values():  # a second Ctrl-C: stop at once (records stay whole)
+            process.kill()
+        for process in running.values():
+            process.join(5)
+
+
+def _lost(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"killed by signal {-exitcode}"
+    else:
+        how = f"exit status {exitcode}"
+    return f"worker process lost ({how})"
+
+
+# -- Ray ---------------------------------------------------------------------------------------
+def _ray_task(specs: list[RunSpec], files: dict[str, dict[str, bytes]], checkpoint_every: int):
+    """Train a group of runs together (grid mode, runner.execute_group) in a private directory
+    seeded with the driver's records; return each run's result and record files, for the
+    driver to write. A group that raises gives every run a failed record."""
+    pin_one_thread()
+    with tempfile.TemporaryDirectory() as scratch:
+        paths = [Path(scratch) / spec.key for spec in specs]
+        for spec, path in zip(specs, paths, strict=True):
+            path.mkdir(parents=True)
+            for name, data in files[spec.key].items():
+                (path / name).write_bytes(data)
+        try:
+            results = execute_group(specs, scratch, checkpoint_every)
+        except Exception as err:
+            results = [failure_record(spec, err, traceback.format_exc()) for spec in specs]
+            for path, result in zip(paths, results, strict=True):
+                atomic_write_json(path / RESULT, result)
+        return [(result, _read_files(path)) for result, path in zip(results, paths, strict=True)]
+
+
+def _read_files(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
+            and p.name != LOCK}
+
+
+def _write_files(path: Path, files: dict[str, bytes]) -> None:
+    """Records first, then the checkpoint, the result last: a driver killed in between
+    leaves a run that resumes, never a result without its records. A compressed CSV
+    replaces the plain one the driver may still hold from an earlier, partial attempt."""
+    order = sorted(files, key=lambda n: (n == RESULT, n == CHECKPOINT))
+    for name in order:
+        atomic_write_bytes(path / name, files[name])
+        if name.endswith(".csv.gz"):
+            (path / name.removesuffix(".gz")).unlink(missing_ok=True)
+    if RESULT not in files:
+        (path / RESULT).unlink(missing_ok=True)
+
+
+def run_ray(units, runs_dir, checkpoint_every, ray_address, view, finished, stop) -> None:
+    """One Ray task (1 CPU) per group of `stack_units`: grid mode on a cluster."""
+    try:
+        import ray
+    except ImportError:
+        raise SuiteError("the ray backend needs ray: pip install -e '.[ray]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=ray_address, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    task = ray.remote(num_cpus=1, max_retries=3)(_ray_task)
+    refs, locks = {}, {}
+    try:
+        for unit in units:
+            group = []
+            for spec in unit:
+                path = runs_dir / spec.key
+                make_dirs(path)
+                lock = FileLock(path / LOCK)
+                try:
+                    lock.acquire(timeout=0)
+                except Timeout:
+                    finished(spec, note(spec, "busy", "being trained by another suite process"))
+                    continue
+                state = run_state(path)
+                if state.final:
+                    lock.release()
+                    finished(spec, {**state.result, "trained": False})
+                    continue
+                locks[spec.key] = lock
+                group.append(spec)
+            if group:
+                files = {spec.key: _read_files(runs_dir / spec.key) for spec in group}
+                refs[task.remote(group, files, checkpoint_every)] = group
+                for spec in group:
+                    view.start(spec)
+        while refs:
+            if stop.is_set():
+                for ref in refs:
+                    ray.cancel(ref)
+                return
+            ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
+            for ref in ready:
+                group = refs.pop(ref)
+                try:
+                    outputs = ray.get(ref)
+                except Exception as err:  # the task failed beyond its retries
+                    trace = traceback.format_exc()
+                    outputs = [(failure_record(spec, err, trace), None) for spec in group]
+                for spec, (result, files) in zip(group, outputs, strict=True):
+                    if files is None:
+                        atomic_write_json(runs_dir / spec.key / RESULT, result)
+                    else:
+                        _write_files(runs_dir / spec.key, files)
+                    locks.pop(spec.key).release()
+                    finished(spec, {**result, "trained": True})
+    finally:
+        for lock in locks.values():
+            lock.release()
+        if started_here:
+            ray.shutdown()
