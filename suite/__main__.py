@@ -77,11 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(3 and 9 runs stacked), as fractions of raw stepping per CPU-second, and merge them into "
                     "the speed table that `run --dry-run` reads.\n\nexample:\n"
                     "  python -m suite speed --tasks Hopper,Walker2d --algos ppo_clip,a2c")
-    speed.add_argument("--tasks", default=",".join(PAPER_TASKS), metavar="TASKS")
+    add_measure_options(speed)
     speed.add_argument("--algos", default=None, metavar="ARMS", help="arm names (default all)")
-    speed.add_argument("--out", default=None, metavar="FILE",
-                       help="the table to merge into (default: your own, under $PGSUITE_DATA or "
-                            "~/.local/share/pgsuite; suite/data/speed.json is the one shipped)")
 
     arms = commands.add_parser(
         "arms", help="list the arms and every config key with its default and source",
@@ -93,12 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         "random", help="measure the random policy's score per task (suite/data/)",
         description="Measure the uniform-random policy's mean return per task: the 0 of the paper's "
                     "normalization.\n\nexample:\n  python -m suite random --tasks Hopper --episodes 100")
-    random.add_argument("--tasks", default=",".join(PAPER_TASKS), metavar="TASKS")
+    add_measure_options(random)
     random.add_argument("--episodes", default="100", metavar="N", help="episodes per task (default 100)")
     random.add_argument("--seed", default="0", metavar="S", help="env and action-space seed (default 0)")
-    random.add_argument("--out", default=None, metavar="FILE",
-                        help="the table to merge into (default: your own, under $PGSUITE_DATA or "
-                             "~/.local/share/pgsuite)")
 
     table = commands.add_parser(
         "table", help="the paper's Table 1 and per-task scores, from the runs dir",
@@ -133,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--entity", default=None, metavar="E")
     rep.add_argument("--runs-dir", default="runs", metavar="DIR")
     rep.add_argument("--out", default="leaderboard", metavar="DIR", help="where the offline spec goes")
+    rep.add_argument("--leaderboard", default=None, metavar="FILE",
+                     help="a leaderboard README.md to embed as the report's text (default: none)")
 
     ev = commands.add_parser(
         "evaluate", help="evaluate a saved run's checkpoint (deterministic actions)",
@@ -163,6 +159,15 @@ def _version() -> str:
         return version("pgsuite")
     except PackageNotFoundError:
         return "unknown (not installed)"
+
+
+def add_measure_options(parser) -> None:
+    """`speed` and `random`: which tasks, and the user's table their measurement merges into."""
+    parser.add_argument("--tasks", default=",".join(PAPER_TASKS), metavar="TASKS",
+                        help="comma-separated tasks (default: the paper's seven)")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="the table to merge into (default: your own, under $PGSUITE_DATA or "
+                             "~/.local/share/pgsuite; the one shipped in suite/data/ is never written)")
 
 
 def add_grid_options(parser) -> None:
@@ -372,9 +377,11 @@ def cmd_leaderboard(args) -> int:
 
 
 def cmd_report(args) -> int:
+    from .plan import check_runs_dir
     from .report import report
 
-    print(report(args.wandb_project, args.entity, args.runs_dir, args.out))
+    check_runs_dir(args.runs_dir, write=False)
+    print(report(args.wandb_project, args.entity, args.runs_dir, args.out, args.leaderboard))
     return 0
 
 

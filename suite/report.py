@@ -22,8 +22,9 @@ def build_report(project: str, entity: str, runs_dir: str | Path, leaderboard: s
     except ImportError:
         raise SuiteError("the report needs wandb-workspaces: pip install -e '.[wandb]'") from None
     runs = load_runs(runs_dir)
+    runs = runs[runs["status"].isin(["complete", "diverged"])] if not runs.empty else runs
     if runs.empty:
-        raise SuiteError(f"no run records under {runs_dir}")
+        raise SuiteError(f"no finished runs under {runs_dir}")
     tasks = sorted(runs["task"].dropna().unique())
     arms = sorted(runs["arm_label"].dropna().unique())
     blocks = [wr.H1("On-policy policy gradients: arm comparison"),
@@ -47,9 +48,15 @@ def report_spec(built) -> str:
     return TypeAdapter(wr.Report).dump_json(built, indent=2).decode()
 
 
-def report(project: str, entity: str | None, runs_dir: str | Path, out: str | Path) -> str:
-    leaderboard_md = Path(out) / "README.md"
-    text = leaderboard_md.read_text() if leaderboard_md.exists() else None
+def report(project: str, entity: str | None, runs_dir: str | Path, out: str | Path,
+           leaderboard: str | Path | None = None) -> str:
+    """Publish the report (online, with an entity) or save its spec under `out`. The text of
+    `leaderboard` (a leaderboard README.md) is embedded only when it is given."""
+    text = None
+    if leaderboard is not None:
+        if not Path(leaderboard).is_file():
+            raise SuiteError(f"--leaderboard {str(leaderboard)!r} is not a file")
+        text = Path(leaderboard).read_text()
     built = build_report(project, entity or "", runs_dir, text)
     if wandb_mode() == "online" and entity:
         built.save()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from algorithms.rollout import make_env
+
 from .errors import SuiteError
 
 PAPER_TASKS = (
@@ -43,7 +45,7 @@ def resolve_task(name: str) -> str:
                          "(or any registered gymnasium id with a Box observation space and a 1-D Box "
                          "or Discrete action space)")
     try:
-        env = gym.make(task, disable_env_checker=True)
+        env = make_env(task)  # as the trainer builds it (MuJoCo warnings shown once)
     except Exception as err:  # a registered env whose dependencies are missing, say
         raise SuiteError(f"task {name!r} cannot be made here ({type(err).__name__}: {err})") from None
     try:

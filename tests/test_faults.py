@@ -36,6 +36,29 @@ def reference(tmp_path_factory):
     return outcome(runs, progress_rows=True)
 
 
+def _bystander(runs: Path) -> tuple[Path, dict]:
+    """A complete run of another budget in the same runs dir, and its files' checksums: no
+    fault and no rerun may touch it."""
+    spec = plan("ppo_clip", ["InvertedPendulum-v5"], seeds=1, steps=2048)[0]
+    assert execute(spec, runs)["status"] == "complete"
+    return runs / spec.key, _checksums(runs / spec.key)
+
+
+def _checksums(path: Path) -> dict:
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(path.iterdir()) if p.is_file()}
+
+
+def _untouched_then_rerun_matches(runs: Path, other: Path, sums: dict, reference) -> None:
+    """The bystander's files are unchanged; a rerun of the grid ends as uninterrupted."""
+    assert _checksums(other) == sums
+    shutil.rmtree(other.parent)
+    frame = suite.run(runs_dir=runs, workers=2, stack=1, display="none", **GRID)
+    assert (frame["status"] == "complete").all()
+    assert outcome(runs, progress_rows=True) == reference
+
+
 def _partial_grid(runs: Path) -> list[Path]:
     """Every run stopped after 4 iterations with a checkpoint at step 8192."""
     paths = []
@@ -88,6 +111,7 @@ def test_resume_verifies_and_a_bad_partial_run_restarts_alone(reference, tmp_pat
     """The damaged seed starts over with one line saying why; its stack siblings resume;
     every run ends exactly as uninterrupted (never complete with history missing)."""
     runs = tmp_path / "runs"
+    other, sums = _bystander(runs)
     seed0, seed1, _ = _partial_grid(runs)
     _damage(kind, seed0, seed1)
     capsys.readouterr()
@@ -96,6 +120,8 @@ def test_resume_verifies_and_a_bad_partial_run_restarts_alone(reference, tmp_pat
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "starting over" in line]
     assert len(lines) == 1 and lines[0].startswith(str(seed0.relative_to(runs))) and why in lines[0], err
+    assert _checksums(other) == sums
+    shutil.rmtree(other.parent)
     assert outcome(runs, progress_rows=True) == reference
 
 
@@ -109,44 +135,43 @@ def _grid_process(runs: Path, env: dict, tmp_path: Path) -> subprocess.Completed
 @pytest.mark.parametrize("signal_name", ["INT", "TERM"])
 def test_interrupt_stops_scheduling_saves_in_flight_runs_and_exits_130(reference, tmp_path, signal_name):
     runs = tmp_path / "runs"
+    other, sums = _bystander(runs)
     done = _grid_process(runs, {"PGSUITE_FAILPOINT": f"row:2@{signal_name}"}, tmp_path)
     assert done.returncode == 130, done.stderr[-3000:]
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(f"interrupted (SIG{signal_name}): ") and "run the same command again to resume" in last
     assert f"SIG{signal_name}: stopping" in done.stdout
-    started = sorted(p.name for p in runs.glob("*/*/seed*"))
-    assert started == ["seed0", "seed1"], started  # the queued run never started
-    for run in runs.glob("*/*/seed*"):  # stopped at a progress row, with a checkpoint there
+    grid_runs = [p for p in sorted(runs.glob("*/*/seed*")) if p.parent != other.parent]
+    assert [p.name for p in grid_runs] == ["seed0", "seed1"], grid_runs  # the queued run never started
+    for run in grid_runs:  # stopped at a progress row, with a checkpoint there
         assert not (run / "result.json").exists()
         state = torch.load(run / "checkpoint.pt", weights_only=True)
         rows = (run / "progress.csv").read_text().splitlines()
         assert int(rows[-1].split(",")[1]) == state["identity"]["global_step"] == state["global_step"]
     assert_every_record_whole(runs)
-    frame = suite.run(runs_dir=runs, workers=2, stack=1, display="none", **GRID)
-    assert (frame["status"] == "complete").all()
-    assert outcome(runs, progress_rows=True) == reference
+    _untouched_then_rerun_matches(runs, other, sums, reference)
 
 
 def test_second_ctrl_c_stops_at_once_and_records_stay_whole(reference, tmp_path):
     runs = tmp_path / "runs"
+    other, sums = _bystander(runs)
     done = _grid_process(runs, {"PGSUITE_FAILPOINT": "row:2+@INT"}, tmp_path)
     assert done.returncode == 130, done.stderr[-3000:]
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("interrupted: stopped at once")
     assert_every_record_whole(runs)
-    frame = suite.run(runs_dir=runs, workers=2, stack=1, display="none", **GRID)
-    assert (frame["status"] == "complete").all()
-    assert outcome(runs, progress_rows=True) == reference
+    _untouched_then_rerun_matches(runs, other, sums, reference)
 
 
 def test_one_worker_killed_costs_only_its_run_which_is_retried(reference, tmp_path):
     runs = tmp_path / "runs"
+    other, sums = _bystander(runs)
     done = _grid_process(runs, {"PGSUITE_FAILPOINT": "row:2"}, tmp_path)  # SIGKILL, one worker only
     assert done.returncode == 0, done.stderr[-3000:]
     assert "worker process lost (killed by SIGKILL); its 1 run(s) retried from their checkpoints" in done.stdout
     assert done.stdout.strip().splitlines()[-1].startswith("3 runs: 3 complete")
-    assert outcome(runs, progress_rows=True) == reference
+    _untouched_then_rerun_matches(runs, other, sums, reference)
 
 
 def test_a_setup_failure_fails_only_its_own_run(tmp_path, monkeypatch):
