@@ -163,18 +163,17 @@ def test_every_arm_runs_discrete_tasks(arm_name, task):
 
 
 @pytest.mark.slow
-def test_ppo_clip_learns_cartpole(tmp_path):
-    """Budget 300,000 steps with the default ppo_clip config; measured: the last-100 mean
-    crosses 450 at step 121,790 (seed 0)."""
-    from tests.test_learning import crossing_step
-
-    spec = plan("ppo_clip", ["CartPole-v1"], seeds=1, steps=300_000)[0]
+def test_ppo_clip_learns_cartpole_with_the_zoos_tuned_settings(tmp_path):
+    """CartPole takes rl-baselines3-zoo's tuned PPO settings (8 envs x 32 steps, 20 epochs,
+    no normalization), not the MuJoCo ones. Seed 0 measured at 50k steps: score (last 100
+    training episodes) 297.0, eval 500.0; the random policy scores about 22."""
+    spec = plan("ppo_clip", ["CartPole-v1"], seeds=1, steps=50_000)[0]
+    config = spec.arm.config
+    assert (config.num_envs, config.num_steps, config.num_epochs, config.obs_norm) == (8, 32, 20, False)
+    assert "rl-baselines3-zoo hyperparams/ppo.yml" in spec.config_record()["task_defaults"]
     result = execute(spec, tmp_path)
-    crossed = crossing_step(read_csv(tmp_path / spec.key / "episodes.csv"), 450.0)
-    print(f"ppo_clip CartPole-v1: crossed 450 at {crossed}, final score {result['score']:.1f}, "
-          f"eval {result['eval_score']:.1f}")
-    assert crossed is not None and crossed <= 300_000
-    assert result["eval_score"] >= 450.0
+    print(f"ppo_clip CartPole-v1 50k: score {result['score']:.1f}, eval {result['eval_score']:.1f}")
+    assert result["status"] == "complete" and result["score"] >= 150.0 and result["eval_score"] >= 450.0
 
 
 def test_saved_checkpoint_is_evaluated_with_its_saved_normalizer(tmp_path):
