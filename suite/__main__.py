@@ -100,11 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "paper's values) and the raw per-task returns, from the complete runs in the runs dir; "
                     "damaged runs are named and left out. Reads only.\n\nexample:\n"
                     "  python -m suite table --runs-dir runs --csv table1.csv")
-    table.add_argument("--runs-dir", default="runs", metavar="DIR")
-    table.add_argument("--normalize", default="paper", metavar="paper|reference",
-                       help="paper: random = 0, best setting = 1; reference: fixed reference scores = 1")
-    table.add_argument("--budget", default=None, metavar="STEPS",
-                       help="the step budget to show, where several are present")
+    add_reader_options(table)
     table.add_argument("--csv", default=None, metavar="FILE",
                        help="also write Table 1 to FILE, the per-task table to FILE's stem + -per-task.csv")
 
@@ -113,11 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write the leaderboard (README.md, figures) from the runs dir's records: Table 1, "
                     "Figure 3 with learning curves, rliable statistics, provenance.\n\nexample:\n"
                     "  python -m suite leaderboard --runs-dir runs --out leaderboard")
-    board.add_argument("--runs-dir", default="runs", metavar="DIR")
+    add_reader_options(board)
     board.add_argument("--out", default="leaderboard", metavar="DIR")
-    board.add_argument("--normalize", default="paper", metavar="paper|reference")
-    board.add_argument("--budget", default=None, metavar="STEPS",
-                       help="the step budget to show, where several are present")
 
     rep = commands.add_parser(
         "report", help="a wandb Report comparing the arms (offline: its spec, saved)",
@@ -159,6 +152,15 @@ def _version() -> str:
         return version("pgsuite")
     except PackageNotFoundError:
         return "unknown (not installed)"
+
+
+def add_reader_options(parser) -> None:
+    """`table` and `leaderboard`: which records, normalized how, at which budget."""
+    parser.add_argument("--runs-dir", default="runs", metavar="DIR")
+    parser.add_argument("--normalize", default="paper", metavar="paper|reference",
+                        help="paper: random = 0, best setting = 1; reference: fixed reference scores = 1")
+    parser.add_argument("--budget", default=None, metavar="STEPS",
+                        help="the step budget to show, where several are present")
 
 
 def add_measure_options(parser) -> None:

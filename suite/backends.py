@@ -38,7 +38,7 @@ from algorithms.threads import one_thread, pin_one_thread
 
 from .errors import SuiteError
 from .plan import RunSpec
-from .runner import execute_group, failure_record, record_failure
+from .runner import execute_group, failure_record, record_failure, run_note
 from .status import run_state
 from .store import CHECKPOINT, RESULT, RunRecord, atomic_write_bytes, atomic_write_json, make_dirs
 
@@ -51,8 +51,24 @@ FATAL_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQU
 
 def note(spec: RunSpec, status: str, error: str, **extra) -> dict[str, Any]:
     """A result that is not a record: a run busy elsewhere, a worker that died, an OS error."""
-    return {"status": status, "task": spec.task, "arm": spec.arm.name, "arm_label": spec.arm.label,
-            "config_hash": spec.run_hash, "seed": spec.seed, "error": error, "trained": False, **extra}
+    return run_note(spec, status, error, trained=False, **extra)
+
+
+def claim(spec: RunSpec, runs_dir: str | Path) -> tuple[FileLock | None, dict[str, Any] | None]:
+    """Take a run's lock: (lock, None) to train it; (None, result) for a run locked by another
+    process ("busy") or final already (finished by another process meanwhile)."""
+    path = Path(runs_dir) / spec.key
+    make_dirs(path)
+    lock = FileLock(path / LOCK)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return None, note(spec, "busy", "being trained by another suite process")
+    state = run_state(path)
+    if state.final:
+        lock.release()
+        return None, {**state.result, "trained": False}
+    return lock, None
 
 
 def os_error_text(err: OSError) -> str:
@@ -70,19 +86,11 @@ def run_group_locked(specs: list[RunSpec], runs_dir: str, checkpoint_every: int,
     locks, todo = [], []
     try:
         for spec in specs:
-            path = Path(runs_dir) / spec.key
-            make_dirs(path)
-            lock = FileLock(path / LOCK)
-            try:
-                lock.acquire(timeout=0)
-            except Timeout:
-                results[spec.key] = note(spec, "busy", "being trained by another suite process")
-                continue
-            locks.append(lock)
-            state = run_state(path)  # finished by another process meanwhile?
-            if state.final:
-                results[spec.key] = {**state.result, "trained": False}
+            lock, done = claim(spec, runs_dir)
+            if lock is None:
+                results[spec.key] = done
             else:
+                locks.append(lock)
                 todo.append(spec)
         if todo:
             try:
@@ -287,18 +295,9 @@ def run_ray(units, runs_dir, checkpoint_every, ray_address, view, finished, stop
         for unit in units:
             group = []
             for spec in unit:
-                path = runs_dir / spec.key
-                make_dirs(path)
-                lock = FileLock(path / LOCK)
-                try:
-                    lock.acquire(timeout=0)
-                except Timeout:
-                    finished(spec, note(spec, "busy", "being trained by another suite process"))
-                    continue
-                state = run_state(path)
-                if state.final:
-                    lock.release()
-                    finished(spec, {**state.result, "trained": False})
+                lock, done = claim(spec, runs_dir)
+                if lock is None:
+                    finished(spec, done)
                     continue
                 locks[spec.key] = lock
                 group.append(spec)

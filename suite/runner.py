@@ -167,10 +167,14 @@ def _finish(spec: RunSpec, record: RunRecord, trainer: Trainer, logger: RecordLo
     return result
 
 
+def run_note(spec: RunSpec, status: str, error: str, **extra) -> dict[str, Any]:
+    """A result naming its run, with a status and an error (a failure; a run busy elsewhere)."""
+    return {"status": status, "task": spec.task, "arm": spec.arm.name, "arm_label": spec.arm.label,
+            "config_hash": spec.run_hash, "seed": spec.seed, "error": error, **extra}
+
+
 def failure_record(spec: RunSpec, err: BaseException, trace: str) -> dict[str, Any]:
-    return {"status": "failed", "task": spec.task, "arm": spec.arm.name, "arm_label": spec.arm.label,
-            "config_hash": spec.run_hash, "seed": spec.seed, "error": f"{type(err).__name__}: {err}",
-            "traceback": trace}
+    return run_note(spec, "failed", f"{type(err).__name__}: {err}", traceback=trace)
 
 
 def record_failure(spec: RunSpec, record: RunRecord, err: BaseException, trace: str) -> dict[str, Any]:
