@@ -10,7 +10,7 @@ Two paths compute the same step:
   so per-iteration overhead is everything: the stacked parameters and RMSprop state stay
   in numpy between iterations (`_Engine`), the torch modules get the parameters back after
   every step (the actor, checkpoints and evaluation read them) and the optimizer state at
-  checkpoints. The two paths agree to float32 rounding (tests/test_stacked.py).
+  checkpoints. The two paths agree to float32 rounding (tests/test_engine.py).
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ import numpy as np
 import torch
 
 from .advantages import gae
+from .bridge import TorchBridge
 from .config import BaseConfig, hp, require, require_positive
-from .losses import normalize_advantages
+from .distributions import gaussian_entropy_np, gaussian_kl_np, gaussian_log_prob_np
+from .engine import RMSprop, clip_global_norm
 from .nets import GaussianPolicy
+from .objectives import OBJECTIVES, gaussian_policy_grad, normalize_advantages, normalize_advantages_np
 from .optimize import gradient_step, set_lr
-from .stacked import RMSprop, StackedActorCritic, clip_global_norm, gaussian_kl
 from .trainer import Algorithm, Rollout
 
 SB3_A2C = "Stable-Baselines3 A2C defaults (= openai/baselines a2c), as rl-baselines3-zoo runs MuJoCo"
@@ -105,9 +107,9 @@ class A2C(Algorithm):
         set_lr(self.optimizer, lr)
         advantages = normalize_advantages(batch.advantages) if cfg.adv_norm else batch.advantages
         params = self.policy.dist_params(batch.obs)
-        policy_loss = -(self.policy.log_prob(params, batch.actions) * advantages).mean()
+        policy_loss, _ = OBJECTIVES["pg"].reference(self.policy.log_prob(params, batch.actions), advantages)
         entropy = self.policy.entropy(params).mean()
-        v_loss = (self.value_fn(batch.obs) - batch.returns).pow(2).mean()
+        v_loss, _ = OBJECTIVES["value_mse"].reference(self.value_fn(batch.obs), batch.returns)
         loss = policy_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
         gradient_step(self.optimizer, self.params, loss, cfg.max_grad_norm)
         with torch.no_grad():
@@ -129,7 +131,7 @@ class A2C(Algorithm):
         values, _ = net.value(obs)
         mean, _ = net.policy_mean(obs[:, :T * E])
         actions = np.stack([r.actions.reshape(T * E, -1) for r in raws])
-        logp, _, _ = net.log_prob(mean, actions)
+        logp, _, _ = gaussian_log_prob_np(mean, net.log_std, actions)
         batches = []
         for i, raw in enumerate(raws):
             values_tn = values[i, :T * E].astype(np.float64).reshape(T, E)
@@ -142,7 +144,7 @@ class A2C(Algorithm):
                     next_values[t, e] = finals[0, k]
             advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
                                       cfg.gamma, cfg.gae_lambda)
-            log_std = np.broadcast_to(net.params["log_std"][i], mean[i].shape).copy()
+            log_std = np.broadcast_to(net.log_std[i], mean[i].shape).copy()
             batches.append(Rollout(
                 obs=torch.from_numpy(obs[i, :T * E]), actions=torch.from_numpy(actions[i]),
                 log_probs=torch.from_numpy(logp[i]), old_params=(torch.from_numpy(mean[i]), torch.from_numpy(log_std)),
@@ -156,13 +158,9 @@ class A2C(Algorithm):
     def update_group(cls, members: list[A2C], batches: list[Rollout]) -> list[dict[str, float]]:
         """One A2C step of N members in stacked numpy arithmetic.
 
-        With z = (a - mu) / sigma and log pi = sum(-z^2 / 2 - log sigma - log(2 pi) / 2):
-          d log pi / d mu = z / sigma,   d log pi / d log sigma = z^2 - 1,
-        so for L_pi = -(1/B) sum_b A_b log pi_b:
-          dL/d mu_b = -(A_b / B) z_b / sigma,   dL/d log sigma = -(1/B) sum_b A_b (z_b^2 - 1);
-        the entropy sum(log sigma) + const adds -ent_coef to dL/d log sigma; the value loss
-        vf_coef (1/B) sum_b (V_b - R_b)^2 gives dL/dV_b = 2 vf_coef (V_b - R_b) / B. These are
-        backpropagated through the MLPs, clipped to the global norm, and RMSprop steps."""
+        The loss -E[log pi A] - ent_coef * entropy + vf_coef E[(V - R)^2], from the closed
+        forms of "pg" and "value_mse" (objectives.py), backpropagated through the stacked
+        networks, clipped to the global norm; then RMSprop steps."""
         if len({m.group_key() for m in members}) != 1 or members[0].group_key() is None:
             raise ValueError("update_group needs members with one group key")
         engine = _Engine.of(members)
@@ -174,23 +172,18 @@ class A2C(Algorithm):
         adv = np.stack([b.advantages.numpy() for b in batches])
         returns = np.stack([b.returns.numpy() for b in batches])
         if cfg.adv_norm:
-            adv = (adv - adv.mean(1, keepdims=True)) / (adv.std(1, keepdims=True) + np.float32(1e-8))
+            adv = normalize_advantages_np(adv)
         lrs = [m.current_lr(b.progress) for m, b in zip(members, batches, strict=True)]
         vf_coef = np.array([[m.config.vf_coef] for m in members], dtype=np.float32)
         ent_coef = np.array([[[m.config.ent_coef]] for m in members], dtype=np.float32)
         max_norm = np.array([[m.config.max_grad_norm or np.inf] for m in members], dtype=np.float32)
 
         mean, pol_inputs = net.policy_mean(obs)
-        logp, z, inv_std = net.log_prob(mean, actions)
-        policy_loss = -(logp * adv).mean(1)
-        d_logp = (-adv / np.float32(B))[..., None]
-        d_mean = d_logp * z * inv_std
-        d_log_std = (d_logp * (z * z - 1.0)).sum(1, keepdims=True) - ent_coef
-        entropy = (net.params["log_std"][:, 0] + np.float32(0.5 + 0.5 * np.log(2 * np.pi))).sum(-1)
+        pol, _ = gaussian_policy_grad("pg", mean, net.log_std, actions, adv, ent_coef=ent_coef)
+        entropy = gaussian_entropy_np(net.log_std[:, 0])
         values, val_inputs = net.value(obs)
-        err = values - returns
-        value_loss = (err * err).mean(1)
-        net.backward(pol_inputs, d_mean, d_log_std, val_inputs, err * (2.0 * vf_coef / np.float32(B)))
+        value_loss, residual = OBJECTIVES["value_mse"].closed_form(values, returns)
+        net.backward(pol_inputs, pol.d_mean, pol.d_log_std, val_inputs, residual * (2.0 * vf_coef / np.float32(B)))
         clip_global_norm(net.grad_flat, max_norm)
         engine.optimizer.update(net.stack.flat, net.grad_flat, np.array([[lr] for lr in lrs]))
         engine.stored()
@@ -198,8 +191,8 @@ class A2C(Algorithm):
         new_mean, _ = net.policy_mean(obs)
         old_mean = np.stack([b.old_params[0].numpy() for b in batches])
         old_log_std = np.stack([b.old_params[1].numpy() for b in batches])
-        kl, _, _ = gaussian_kl(old_mean, old_log_std, new_mean, net.params["log_std"])
-        return [{"policy_loss": float(policy_loss[i]), "value_loss": float(value_loss[i]),
+        kl, _, _ = gaussian_kl_np(old_mean, old_log_std, new_mean, net.log_std)
+        return [{"policy_loss": float(pol.loss[i]), "value_loss": float(value_loss[i]),
                  "entropy": float(entropy[i]), "approx_kl": float(kl[i].mean()), "lr": lrs[i]}
                 for i in range(len(members))]
 
@@ -224,10 +217,11 @@ class _Engine:
     def __init__(self, members: list[A2C]):
         cfg = members[0].config
         self.members = list(members)
-        self.net = StackedActorCritic([m.policy for m in members], [m.value_fn for m in members])
-        self.net.load()
+        self.bridge = TorchBridge([m.policy for m in members], [m.value_fn for m in members])
+        self.bridge.load()
+        self.net = self.bridge.net
         self.optimizer = RMSprop(len(members), self.net.stack.size, cfg.rmsprop_alpha, cfg.rmsprop_eps)
-        self.net.load_optimizer(self.optimizer.slots(), self.optimizer.step, [m.optimizer.state for m in members])
+        self.bridge.load_optimizer(self.optimizer, [m.optimizer.state for m in members])
         for m in members:
             m.engine = self
         self._versions = self._current_versions()
@@ -244,16 +238,16 @@ class _Engine:
         return cls(members)
 
     def _current_versions(self) -> list[int]:
-        return [p._version for i in range(len(self.members)) for p in self.net.torch_params(i)]
+        return [p._version for i in range(len(self.members)) for p in self.bridge.torch_params(i)]
 
     def stored(self) -> None:
         """After an update: the torch parameters take the new values."""
-        self.net.store()
+        self.bridge.store()
         self._versions = self._current_versions()
 
     def flush(self) -> None:
         """The RMSprop state into each member's torch optimizer (checkpoints read it there)."""
-        self.net.store_optimizer(self.optimizer.slots(), self.optimizer.step, [m.optimizer.state for m in self.members])
+        self.bridge.store_optimizer(self.optimizer, [m.optimizer.state for m in self.members])
 
     def detach(self) -> None:
         for m in self.members:

@@ -14,7 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .bridge import mlp_weights
 from .distributions import gaussian_entropy, gaussian_kl, gaussian_log_prob
+from .engine import mlp_forward
 
 
 def mlp(sizes: list[int]) -> nn.Sequential:
@@ -75,7 +77,7 @@ class GaussianPolicy(nn.Module):
         return gaussian_kl(old[0], old[1], new[0], new[1])
 
     def numpy_actor(self) -> GaussianActor:
-        return GaussianActor(_numpy_weights(self.mean_net), self.log_std.detach().numpy().copy())
+        return GaussianActor(mlp_weights(self.mean_net), self.log_std.detach().numpy().copy())
 
 
 class CategoricalPolicy(nn.Module):
@@ -109,12 +111,7 @@ class CategoricalPolicy(nn.Module):
         return (old[0].exp() * (old[0] - new[0])).sum(-1)
 
     def numpy_actor(self) -> CategoricalActor:
-        return CategoricalActor(_numpy_weights(self.logits_net))
-
-
-def _numpy_weights(net: nn.Sequential) -> list[tuple[np.ndarray, np.ndarray]]:
-    return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy())
-            for m in net if isinstance(m, nn.Linear)]
+        return CategoricalActor(mlp_weights(self.logits_net))
 
 
 class NumpyMLP:
@@ -124,13 +121,7 @@ class NumpyMLP:
         self.weights = weights
 
     def forward(self, obs: np.ndarray) -> np.ndarray:
-        h = obs
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(self.weights):
-            h = h @ w + b
-            if i < last:
-                h = np.tanh(h)
-        return h
+        return mlp_forward(self.weights, obs)[0]
 
 
 class GaussianActor(NumpyMLP):
@@ -180,13 +171,7 @@ class StackedActor:
                         for i in range(len(actors[0].weights))]
 
     def forward(self, obs: np.ndarray) -> np.ndarray:
-        h = obs
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(self.weights):
-            h = np.matmul(h, w) + b
-            if i < last:
-                h = np.tanh(h)
-        return h
+        return mlp_forward(self.weights, obs)[0]
 
     def sample(self, obs: np.ndarray, rngs: list[np.random.Generator]) -> np.ndarray:
         """Actions [M, E, dim] for observations [M, E, obs_dim]."""

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .losses import value_loss
-from .stacked import Adam, StackedActorCritic, clip_global_norm
+from .bridge import TorchBridge
+from .engine import Adam, clip_global_norm
+from .objectives import OBJECTIVES
 
 
 def gradient_step(optimizer: torch.optim.Optimizer, params: Sequence[torch.Tensor], loss: torch.Tensor,
@@ -42,13 +43,14 @@ class ValueFitter:
 
     def fit(self, obs: torch.Tensor, returns: torch.Tensor) -> float:
         """Mean value loss over the gradient steps taken. The stacked closed-form path
-        (algorithms/stacked.py) as a stack of one: the same shuffles, loss, clip and Adam as
-        `fit_autograd`, to float32 rounding (tests/test_stacked.py)."""
-        net = StackedActorCritic(None, [self.value_fn])
-        net.load()
+        (algorithms/engine.py) as a group of one: the same shuffles, loss, clip and Adam as
+        `fit_autograd`, to float32 rounding (tests/test_engine.py)."""
+        bridge = TorchBridge(None, [self.value_fn])
+        bridge.load()
+        net = bridge.net
         group = self.optimizer.param_groups[0]
         adam = Adam(1, net.stack.size, betas=group["betas"], eps=group["eps"])
-        net.load_adam(adam, [self.optimizer.state])
+        bridge.load_optimizer(adam, [self.optimizer.state])
         lr = np.array([[group["lr"]]])
         max_norm = np.array([[self.max_grad_norm or np.inf]], dtype=np.float32)
         x, targets = obs.numpy()[None], returns.numpy()[None]
@@ -58,14 +60,14 @@ class ValueFitter:
             for start in range(0, obs.shape[0], self.minibatch_size):
                 idx = order[start:start + self.minibatch_size]
                 values, inputs = net.value(x[:, idx])
-                err = values - targets[:, idx]
-                net.backward_value(inputs, err / np.float32(idx.shape[0]))
+                loss, residual = OBJECTIVES["value"].closed_form(values, targets[:, idx])
+                net.backward_value(inputs, residual / np.float32(idx.shape[0]))
                 clip_global_norm(net.grad_flat, max_norm)
                 adam.update(net.stack.flat, net.grad_flat, lr)
-                total += float(0.5 * (err * err).mean())
+                total += float(loss[0])
                 steps += 1
-        net.store()
-        net.store_adam(adam, [self.optimizer.state])
+        bridge.store()
+        bridge.store_optimizer(adam, [self.optimizer.state])
         return total / steps
 
     def fit_autograd(self, obs: torch.Tensor, returns: torch.Tensor) -> float:
@@ -75,7 +77,7 @@ class ValueFitter:
             order = torch.from_numpy(self.rng.permutation(obs.shape[0]))
             for start in range(0, obs.shape[0], self.minibatch_size):
                 idx = order[start:start + self.minibatch_size]
-                loss, _ = value_loss(self.value_fn(obs[idx]), returns[idx])
+                loss, _ = OBJECTIVES["value"].reference(self.value_fn(obs[idx]), returns[idx])
                 gradient_step(self.optimizer, self.params, loss, self.max_grad_norm)
                 total += loss.item()
                 steps += 1

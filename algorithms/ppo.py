@@ -18,22 +18,24 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .bridge import TorchBridge
 from .config import PPO2, PPO_T3, BaseConfig, ConfigError, hp, require, require_positive
-from .losses import (
+from .distributions import gaussian_entropy_np, gaussian_kl_np
+from .engine import ActorCritic, Adam, clip_global_norm
+from .nets import GaussianPolicy
+from .objectives import (
+    OBJECTIVES,
     adaptive_beta,
     clip_fraction,
-    clipped_surrogate_loss,
-    kl_penalty_loss,
+    gaussian_policy_grad,
     normalize_advantages,
-    surrogate_loss,
-    value_loss,
+    normalize_advantages_np,
 )
-from .nets import GaussianPolicy
 from .optimize import gradient_step, set_lr
-from .stacked import Adam, StackedActorCritic, clip_global_norm, gaussian_kl
 from .trainer import Algorithm, Rollout
 
-OBJECTIVES = ("clip", "kl_adaptive", "kl_fixed", "none")
+# clip, kl_adaptive, kl_fixed, none
+PPO_OBJECTIVES = tuple(name for name, o in OBJECTIVES.items() if o.kind == "policy")
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,8 @@ class PPOConfig(BaseConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.objective not in OBJECTIVES:
-            raise ConfigError(f"objective={self.objective!r} is not one of {', '.join(OBJECTIVES)}")
+        if self.objective not in PPO_OBJECTIVES:
+            raise ConfigError(f"objective={self.objective!r} is not one of {', '.join(PPO_OBJECTIVES)}")
         require_positive(self, "clip_eps", "kl_target", "value_clip_eps", "vf_coef", "num_epochs")
         require(self, "beta", self.beta >= 0, "must be >= 0")
         require(self, "minibatch_size", 1 <= self.minibatch_size <= self.batch_size,
@@ -95,7 +97,7 @@ class PPO(Algorithm):
 
     def update_autograd(self, batch: Rollout) -> dict[str, float]:
         """The straightforward path: torch autograd, one minibatch loss at a time. The
-        reference the stacked path is tested against (tests/test_stacked.py)."""
+        reference the engine path is tested against (tests/test_engine.py)."""
         cfg = self.config
         lr = self.current_lr(batch.progress)
         set_lr(self.optimizer, lr)
@@ -107,26 +109,7 @@ class PPO(Algorithm):
             order = torch.from_numpy(self.rng.permutation(size))
             for start in range(0, size, cfg.minibatch_size):
                 idx = order[start:start + cfg.minibatch_size]
-                obs = batch.obs[idx]
-                params = self.policy.dist_params(obs)
-                ratio = torch.exp(self.policy.log_prob(params, batch.actions[idx]) - batch.log_probs[idx])
-                advantages = batch.advantages[idx]
-                if cfg.adv_norm:
-                    advantages = normalize_advantages(advantages)
-                if cfg.objective == "clip":
-                    policy_loss, _ = clipped_surrogate_loss(ratio, advantages, cfg.clip_eps)
-                elif cfg.objective == "none":
-                    policy_loss, _ = surrogate_loss(ratio, advantages)
-                else:
-                    old = tuple(p[idx] for p in batch.old_params)
-                    kl = self.policy.kl(old, params)
-                    policy_loss, _ = kl_penalty_loss(ratio, advantages, kl, self.beta)
-                loss = policy_loss
-                if cfg.ent_coef:
-                    loss = loss - cfg.ent_coef * self.policy.entropy(params).mean()
-                v_loss, _ = value_loss(self.value_fn(obs), batch.returns[idx], batch.values[idx],
-                                       cfg.value_clip_eps if cfg.value_clip else None)
-                loss = loss + cfg.vf_coef * v_loss
+                loss, policy_loss, v_loss, ratio = self.minibatch_loss(batch, idx)
                 gradient_step(self.optimizer, self.params, loss, cfg.max_grad_norm)
                 totals["policy_loss"] += policy_loss.item()
                 totals["value_loss"] += v_loss.item()
@@ -141,9 +124,28 @@ class PPO(Algorithm):
             self.beta = adaptive_beta(self.beta, approx_kl, cfg.kl_target)
         metrics = {k: v / steps for k, v in totals.items()}
         metrics.update(approx_kl=approx_kl, entropy=entropy, lr=lr)
-        if cfg.objective in ("kl_adaptive", "kl_fixed"):
+        if OBJECTIVES[cfg.objective].needs_kl:
             metrics["beta"] = beta_used
         return metrics
+
+    def minibatch_loss(self, batch: Rollout, idx: torch.Tensor):
+        """The joint loss of minibatch `idx` through autograd: (loss, policy loss, value loss, ratio)."""
+        cfg = self.config
+        obs = batch.obs[idx]
+        params = self.policy.dist_params(obs)
+        ratio = torch.exp(self.policy.log_prob(params, batch.actions[idx]) - batch.log_probs[idx])
+        advantages = batch.advantages[idx]
+        if cfg.adv_norm:
+            advantages = normalize_advantages(advantages)
+        objective = OBJECTIVES[cfg.objective]
+        kl = self.policy.kl(tuple(p[idx] for p in batch.old_params), params) if objective.needs_kl else None
+        policy_loss, _ = objective.reference(ratio, advantages, clip_eps=cfg.clip_eps, beta=self.beta, kl=kl)
+        loss = policy_loss
+        if cfg.ent_coef:
+            loss = loss - cfg.ent_coef * self.policy.entropy(params).mean()
+        v_loss, _ = OBJECTIVES[value_objective(cfg)].reference(
+            self.value_fn(obs), batch.returns[idx], old_values=batch.values[idx], clip_eps=cfg.value_clip_eps)
+        return loss + cfg.vf_coef * v_loss, policy_loss, v_loss, ratio
 
     def state_dict(self) -> dict:
         return {"optimizer": self.optimizer.state_dict(), "beta": self.beta}
@@ -158,7 +160,7 @@ def _column(members: list[PPO], get) -> np.ndarray:
     return np.array([[get(m)] for m in members], dtype=np.float32)
 
 
-class GroupBatch:
+class StackedBatch:
     """N members' batches and per-member settings as stacked arrays ([N, B, ...], [N, 1])."""
 
     def __init__(self, members: list[PPO], batches: list[Rollout]):
@@ -178,57 +180,35 @@ class GroupBatch:
         self.max_norm = _column(members, lambda m: m.config.max_grad_norm or np.inf)
 
 
-def minibatch_gradient(cfg: PPOConfig, net: StackedActorCritic, data: GroupBatch, idx: np.ndarray
+def value_objective(cfg: PPOConfig) -> str:
+    return "value_clipped" if cfg.value_clip else "value"
+
+
+def minibatch_gradient(cfg: PPOConfig, net: ActorCritic, data: StackedBatch, idx: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The joint loss's gradient for minibatch `idx` ([N, B] indices, one row per member),
-    written to net.grad_flat (not clipped). Returns per-member policy loss, value loss and
-    clip fraction, as `update_autograd` logs them."""
+    written to net.grad_flat (not clipped): the objectives' closed forms (objectives.py)
+    backpropagated through the stacked networks. Returns per-member policy loss, value loss
+    and clip fraction, as `update_autograd` logs them."""
     rows = np.arange(idx.shape[0])[:, None]
     B = idx.shape[1]
-    x, act, adv = data.obs[rows, idx], data.actions[rows, idx], data.advantages[rows, idx]
+    x, adv = data.obs[rows, idx], data.advantages[rows, idx]
     if cfg.adv_norm:
-        adv = (adv - adv.mean(1, keepdims=True)) / (adv.std(1, keepdims=True) + np.float32(1e-8))
+        adv = normalize_advantages_np(adv)
     mean, pol_inputs = net.policy_mean(x)
-    logp, z, inv_std = net.log_prob(mean, act)
-    ratio = np.exp(logp - data.old_logp[rows, idx])
-    unclipped = ratio * adv
-    if cfg.objective == "clip":
-        clipped = np.clip(ratio, 1.0 - data.clip_eps, 1.0 + data.clip_eps) * adv
-        policy_loss = -np.minimum(unclipped, clipped).mean(1)
-        d_ratio = -(adv * (unclipped <= clipped)) / B  # min() passes the gradient of the smaller side
-    else:
-        policy_loss = -unclipped.mean(1)
-        d_ratio = -adv / B
-    # log pi = sum(-z^2 / 2 - log_std) with z = (a - mean) / std
-    d_logp = (d_ratio * ratio)[..., None]
-    d_mean = d_logp * z * inv_std
-    d_log_std = (d_logp * (z * z - 1.0)).sum(1, keepdims=True)
-    if cfg.objective in ("kl_adaptive", "kl_fixed"):
-        kl, var_ratio, diff = gaussian_kl(data.old_mean[rows, idx], data.old_log_std[rows, idx],
-                                          mean, net.params["log_std"])
-        policy_loss = policy_loss + data.beta[:, 0, 0] * kl.mean(1)
-        d_mean -= (data.beta / B) * diff * inv_std
-        d_log_std += (data.beta / B) * (1.0 - var_ratio - diff * diff).sum(1, keepdims=True)
-    d_log_std -= data.ent_coef  # d mean-entropy / d log_std = 1 per action dimension
+    pol, ratio = gaussian_policy_grad(
+        cfg.objective, mean, net.log_std, data.actions[rows, idx], adv, old_logp=data.old_logp[rows, idx],
+        old_mean=data.old_mean[rows, idx], old_log_std=data.old_log_std[rows, idx], clip_eps=data.clip_eps,
+        beta=data.beta, ent_coef=data.ent_coef)
     values, val_inputs = net.value(x)
-    ret, v_old = data.returns[rows, idx], data.old_values[rows, idx]
-    err = values - ret
-    if cfg.value_clip:
-        moved = values - v_old
-        err_clipped = v_old + np.clip(moved, -data.value_eps, data.value_eps) - ret
-        square, square_clipped = err * err, err_clipped * err_clipped
-        v_loss = 0.5 * np.maximum(square, square_clipped).mean(1)
-        inside = np.abs(moved) <= data.value_eps
-        d_values = np.where(square >= square_clipped, err, np.where(inside, err_clipped, 0.0))
-    else:
-        v_loss = 0.5 * (err * err).mean(1)
-        d_values = err
-    net.backward(pol_inputs, d_mean, d_log_std, val_inputs, d_values * (data.vf_coef / B))
-    return policy_loss, v_loss, (np.abs(ratio - 1.0) > data.clip_eps).mean(1)
+    v_loss, residual = OBJECTIVES[value_objective(cfg)].closed_form(
+        values, data.returns[rows, idx], old_values=data.old_values[rows, idx], clip_eps=data.value_eps)
+    net.backward(pol_inputs, pol.d_mean, pol.d_log_std, val_inputs, residual * (data.vf_coef / B))
+    return pol.loss, v_loss, (np.abs(ratio - 1.0) > data.clip_eps).mean(1)
 
 
 def update_group(members: list[PPO], batches: list[Rollout]) -> list[dict[str, float]]:
-    """One PPO update of N members in one pass of stacked arithmetic (algorithms/stacked.py):
+    """One PPO update of N members in one pass of stacked arithmetic (algorithms/engine.py):
     the same epochs, minibatch shuffles (each member's own RNG), losses, clip and Adam as
     `update_autograd`, to float32 rounding. Members must share `group_key()`."""
     keys = {m.group_key() for m in members}
@@ -236,15 +216,16 @@ def update_group(members: list[PPO], batches: list[Rollout]) -> list[dict[str, f
         raise ValueError("update_group needs members with one group key")
     cfg = members[0].config
     n = len(members)
-    net = StackedActorCritic([m.policy for m in members], [m.value_fn for m in members])
-    net.load()
+    bridge = TorchBridge([m.policy for m in members], [m.value_fn for m in members])
+    bridge.load()
+    net = bridge.net
     adam = Adam(n, net.stack.size, betas=(0.9, 0.999), eps=cfg.adam_eps)
-    net.load_adam(adam, [m.optimizer.state for m in members])
+    bridge.load_optimizer(adam, [m.optimizer.state for m in members])
     lrs = [m.current_lr(b.progress) for m, b in zip(members, batches, strict=True)]
     for m, lr in zip(members, lrs, strict=True):
         set_lr(m.optimizer, lr)
     lr_col = np.array([[lr] for lr in lrs], dtype=np.float64)
-    data = GroupBatch(members, batches)
+    data = StackedBatch(members, batches)
     size = data.obs.shape[1]
     totals = np.zeros((3, n))
     steps = 0
@@ -256,18 +237,18 @@ def update_group(members: list[PPO], batches: list[Rollout]) -> list[dict[str, f
             adam.update(net.stack.flat, net.grad_flat, lr_col)
             totals += losses
             steps += 1
-    net.store()
-    net.store_adam(adam, [m.optimizer.state for m in members])
+    bridge.store()
+    bridge.store_optimizer(adam, [m.optimizer.state for m in members])
 
     mean, _ = net.policy_mean(data.obs)
-    kl, *_ = gaussian_kl(data.old_mean, data.old_log_std, mean, net.params["log_std"])
-    entropy = (net.params["log_std"][:, 0] + np.float32(0.5 + 0.5 * np.log(2 * np.pi))).sum(-1)
+    kl, *_ = gaussian_kl_np(data.old_mean, data.old_log_std, mean, net.log_std)
+    entropy = gaussian_entropy_np(net.log_std[:, 0])
     results = []
     for i, m in enumerate(members):
         metrics = {"policy_loss": totals[0, i] / steps, "value_loss": totals[1, i] / steps,
                    "clip_fraction": totals[2, i] / steps, "approx_kl": kl[i].mean(), "entropy": entropy[i],
                    "lr": lrs[i]}
-        if cfg.objective in ("kl_adaptive", "kl_fixed"):
+        if OBJECTIVES[cfg.objective].needs_kl:
             metrics["beta"] = m.beta
         if cfg.objective == "kl_adaptive":
             m.beta = adaptive_beta(m.beta, float(metrics["approx_kl"]), m.config.kl_target)

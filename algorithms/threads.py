@@ -1,7 +1,7 @@
 """One thread per training process, for torch and for numpy's BLAS alike.
 
 Results depend on thread counts (a sum split across threads rounds differently), and a
-2-core machine runs its parallel runs as processes. The stacked update (stacked.py) does
+2-core machine runs its parallel runs as processes. The stacked update (engine.py) does
 its matrix products in numpy, whose OpenBLAS would otherwise start a thread per core.
 """
 

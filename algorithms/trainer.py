@@ -20,8 +20,8 @@ import torch
 
 from .advantages import gae
 from .config import BaseConfig, ConfigError
-from .losses import explained_variance
 from .nets import CategoricalPolicy, GaussianPolicy, ValueNet
+from .objectives import explained_variance
 from .rollout import Episode, RawBatch, RolloutCollector, collect_group, evaluate, make_env
 
 CHECKPOINT_FORMAT = 1
@@ -269,7 +269,7 @@ def train_group(trainers: list[Trainer], loggers: list[TrainLogger | None], chec
                 stop_after: int | None = None, should_stop: Callable[[], bool] | None = None) -> list[str]:
     """Train several runs in one process, in lockstep (grid mode): each iteration every
     active member collects its own rollout with its own env and RNGs; then members whose
-    algorithms share a group key take one stacked update (PPO: algorithms/stacked.py), the
+    algorithms share a group key take one stacked update (PPO, A2C: algorithms/engine.py), the
     others their own. A single run is a group of one, through this same loop.
 
     `should_stop()` (an interrupt, say) is asked before every iteration; once it says yes,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from .config import BaseConfig, hp, require, require_positive
-from .losses import normalize_advantages
+from .objectives import OBJECTIVES, normalize_advantages
 from .optimize import ValueFitter, set_lr
 from .trainer import Algorithm, Rollout
 from .trust_region import (
@@ -88,7 +88,7 @@ class TRPO(Algorithm):
         def surrogate() -> torch.Tensor:
             params = self.policy.dist_params(obs)
             ratio = torch.exp(self.policy.log_prob(params, actions) - batch.log_probs)
-            objective = (ratio * advantages).mean()
+            objective = -OBJECTIVES["none"].reference(ratio, advantages)[0]  # maximized
             if cfg.ent_coef:
                 objective = objective + cfg.ent_coef * self.policy.entropy(params).mean()
             return objective

@@ -17,7 +17,7 @@ import torch
 
 from .advantages import discounted_returns
 from .config import PPO_T3, BaseConfig, hp, require, require_positive
-from .losses import adaptive_beta, normalize_advantages
+from .objectives import OBJECTIVES, adaptive_beta, normalize_advantages
 from .optimize import ValueFitter, gradient_step, set_lr
 from .trainer import Algorithm, Rollout
 
@@ -78,7 +78,7 @@ class VPG(Algorithm):
         set_lr(self.optimizer, lr)
         params = self.policy.dist_params(batch.obs)
         log_probs = self.policy.log_prob(params, batch.actions)
-        loss = -(log_probs * advantages).mean()
+        loss, _ = OBJECTIVES["pg"].reference(log_probs, advantages)
         if cfg.ent_coef:
             loss = loss - cfg.ent_coef * self.policy.entropy(params).mean()
         gradient_step(self.optimizer, self.params, loss, cfg.max_grad_norm)

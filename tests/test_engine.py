@@ -1,6 +1,6 @@
 """The fast paths against the straightforward ones.
 
-- Stacked closed-form PPO (algorithms/stacked.py, ppo.update_group) vs torch autograd
+- Stacked closed-form PPO (algorithms/engine.py, ppo.update_group) vs torch autograd
   (PPO.update_autograd): to float32 tolerance, since sums run in another order. Gradients
   of one minibatch agree to 1e-6 relative; one whole update (320 Adam steps) to 1e-5.
 - Grid mode (train_group with N members) vs the same runs alone: EXACTLY, bit for bit.
@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from algorithms import Trainer, make_arm, train_group
-from algorithms.losses import clipped_surrogate_loss, kl_penalty_loss, normalize_advantages, surrogate_loss, value_loss
-from algorithms.ppo import GroupBatch, minibatch_gradient, update_group
-from algorithms.stacked import Adam, StackedActorCritic, clip_global_norm
+from algorithms.bridge import TorchBridge
+from algorithms.engine import Adam, clip_global_norm
+from algorithms.ppo import StackedBatch, minibatch_gradient, update_group
 
 
 def first_batch(arm_label: str, task: str = "Hopper-v5", seed: int = 0):
@@ -24,25 +24,6 @@ def first_batch(arm_label: str, task: str = "Hopper-v5", seed: int = 0):
     trainer = Trainer(task, arm.algorithm, arm.config, seed=seed, total_steps=4 * 2048)
     raw, _ = trainer.collector.collect(trainer.policy.numpy_actor(), trainer.action_rng, 0)
     return trainer, trainer.prepare(raw)
-
-
-def autograd_loss(trainer, batch, idx):
-    """The joint loss as update_autograd builds it, for minibatch idx."""
-    alg, cfg, policy = trainer.algorithm, trainer.algorithm.config, trainer.policy
-    i = torch.from_numpy(idx)
-    params = policy.dist_params(batch.obs[i])
-    ratio = torch.exp(policy.log_prob(params, batch.actions[i]) - batch.log_probs[i])
-    adv = normalize_advantages(batch.advantages[i]) if cfg.adv_norm else batch.advantages[i]
-    if cfg.objective == "clip":
-        loss, _ = clipped_surrogate_loss(ratio, adv, cfg.clip_eps)
-    elif cfg.objective == "none":
-        loss, _ = surrogate_loss(ratio, adv)
-    else:
-        loss, _ = kl_penalty_loss(ratio, adv, policy.kl(tuple(p[i] for p in batch.old_params), params), alg.beta)
-    loss = loss - cfg.ent_coef * policy.entropy(params).mean()
-    v_loss, _ = value_loss(trainer.value_fn(batch.obs[i]), batch.returns[i], batch.values[i],
-                           cfg.value_clip_eps if cfg.value_clip else None)
-    return loss + cfg.vf_coef * v_loss
 
 
 @pytest.mark.parametrize("arm_label", ["ppo_clip", "ppo_klpen", "ppo_kl_fixed:beta=3", "ppo_noclip",
@@ -54,14 +35,14 @@ def test_minibatch_gradient_equals_autograd(arm_label):
         for p in [*trainer.policy.parameters(), *trainer.value_fn.parameters()]:
             p.add_(0.05 * torch.randn(p.shape, generator=g))
     idx = np.random.default_rng(0).permutation(2048)[:64]
-    net = StackedActorCritic([trainer.policy], [trainer.value_fn])
-    net.load()
-    minibatch_gradient(trainer.algorithm.config, net, GroupBatch([trainer.algorithm], [batch]), idx[None])
-    autograd_loss(trainer, batch, idx).backward()
-    for (name, transposed), param in zip(net.order, net.torch_params(0), strict=True):
+    bridge = TorchBridge([trainer.policy], [trainer.value_fn])
+    bridge.load()
+    minibatch_gradient(trainer.algorithm.config, bridge.net, StackedBatch([trainer.algorithm], [batch]), idx[None])
+    trainer.algorithm.minibatch_loss(batch, torch.from_numpy(idx))[0].backward()  # the autograd path's loss
+    for (name, transposed), param in zip(bridge.order, bridge.torch_params(0), strict=True):
         expected = param.grad.numpy()
         expected = expected.T if transposed else expected.reshape(1, -1)
-        np.testing.assert_allclose(net.grads[name][0], expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max(),
+        np.testing.assert_allclose(bridge.net.grads[name][0], expected, rtol=1e-5, atol=1e-6 * np.abs(expected).max(),
                                    err_msg=f"{arm_label}: {name}")
         assert np.abs(expected).max() > 0, name
 

@@ -1,0 +1,84 @@
+"""The records of short runs of every arm, hashed: run it before and after a change that
+must not move a single float (a refactor), on the same machine, and compare the two files.
+
+    python benchmarks/fingerprint.py --out before.json     # on the old code
+    python benchmarks/fingerprint.py --out after.json --compare before.json
+
+Every arm trains on Hopper (the stacked numpy paths, grid mode with the runs of a task
+stacked, and each run alone) and PPO and A2C on CartPole (the autograd paths). A run's
+fingerprint is the SHA-256 of everything it recorded except wall-clock measurements, keyed
+by its directory name, which carries the config hash. Floating point differs between
+machines: compare files made on one machine only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from suite import run  # noqa: E402
+from suite.store import TIMING_KEYS, read_csv  # noqa: E402
+
+WALL_CLOCK_COLUMNS = {"time_elapsed", "steps_per_second"}
+ARMS = "ppo_clip,ppo_klpen,ppo_kl_fixed,ppo_noclip,vpg,a2c,trpo,npg"
+GRIDS = [  # (algos, tasks, seeds, steps, stack)
+    (ARMS, "Hopper", 2, 3 * 2048, 11),
+    (ARMS, "Hopper", 1, 3 * 2048, 1),
+    ("ppo_clip,a2c", "CartPole-v1", 1, 3 * 2048, 11),
+]
+
+
+def records(run_path: Path) -> str:
+    result = json.loads((run_path / "result.json").read_text())
+    config = json.loads((run_path / "config.json").read_text())
+    progress = [{k: v for k, v in row.items() if k not in WALL_CLOCK_COLUMNS}
+                for row in read_csv(run_path / "progress.csv")]
+    text = json.dumps({"result": {k: v for k, v in result.items() if k not in TIMING_KEYS},
+                       "config": {k: v for k, v in config.items() if k != "environment"},
+                       "progress": progress, "episodes": read_csv(run_path / "episodes.csv")},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def fingerprint() -> dict[str, str]:
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k, (algos, tasks, seeds, steps, stack) in enumerate(GRIDS):
+            runs_dir = Path(tmp) / f"grid{k}"
+            frame = run(algos=algos, tasks=tasks, seeds=seeds, steps=steps, runs_dir=runs_dir, workers=1,
+                        stack=stack, display="none")
+            failed = frame[frame["status"] != "complete"]
+            if len(failed):
+                raise SystemExit(f"{len(failed)} run(s) did not complete: {failed.iloc[0].to_dict()}")
+            for path in sorted(runs_dir.glob("*/*/seed*")):
+                out[f"stack{stack}/{path.relative_to(runs_dir)}"] = records(path)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, help="where to write the fingerprints (JSON)")
+    parser.add_argument("--compare", help="fingerprints made before, to check against")
+    args = parser.parse_args()
+    prints = fingerprint()
+    Path(args.out).write_text(json.dumps(prints, indent=1, sort_keys=True) + "\n")
+    print(f"{len(prints)} runs fingerprinted into {args.out}")
+    if not args.compare:
+        return 0
+    before = json.loads(Path(args.compare).read_text())
+    differ = sorted(k for k in before.keys() | prints.keys() if before.get(k) != prints.get(k))
+    for key in differ:
+        print(f"DIFFERS: {key}")
+    print(f"{len(prints) - len(differ)}/{len(before.keys() | prints.keys())} runs identical")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
