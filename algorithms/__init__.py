@@ -13,7 +13,7 @@ from .config import BaseConfig, ConfigError, config_dict, config_hash, with_over
 from .ppo import PPO, PPOConfig
 from .task_defaults import task_defaults
 from .toggles import TOGGLES, apply_preset, preset_name, set_toggles
-from .trainer import Algorithm, Rollout, Trainer, train_group
+from .trainer import Algorithm, Batch, Trainer, train_group
 from .trpo import TRPO, TRPOConfig
 from .vpg import VPG, VPGConfig
 
@@ -105,5 +105,5 @@ def _show(value) -> str:
     return str(value)
 
 
-__all__ = ["A2C", "ARMS", "A2CConfig", "Algorithm", "Arm", "ConfigError", "PPO", "PPOConfig", "Rollout",
+__all__ = ["A2C", "ARMS", "A2CConfig", "Algorithm", "Arm", "ConfigError", "PPO", "PPOConfig", "Batch",
            "TRPO", "TRPOConfig", "Trainer", "VPG", "VPGConfig", "make_arm", "train_group"]

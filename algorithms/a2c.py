@@ -22,13 +22,13 @@ import torch
 
 from .advantages import gae
 from .bridge import TorchBridge
-from .config import BaseConfig, hp, require, require_positive
+from .config import UPDATE, BaseConfig, hp, require, require_positive
 from .distributions import gaussian_entropy_np, gaussian_kl_np, gaussian_log_prob_np
 from .engine import RMSprop, clip_global_norm
 from .nets import GaussianPolicy
 from .objectives import OBJECTIVES, gaussian_policy_grad, normalize_advantages, normalize_advantages_np
 from .optimize import gradient_step, set_lr
-from .trainer import Algorithm, Rollout
+from .trainer import Algorithm, Batch
 
 SB3_A2C = "Stable-Baselines3 A2C defaults (= openai/baselines a2c), as rl-baselines3-zoo runs MuJoCo"
 # rl-baselines3-zoo hyperparams/a2c.yml, MuJoCo entries (&mujoco-defaults): `normalize: true`
@@ -60,9 +60,9 @@ class A2CConfig(BaseConfig):
     adv_norm: bool = hp(False, SB3_A2C, "Standardize advantages per batch.")
     lr: float = hp(7e-4, SB3_A2C, "Step size.")
     lr_anneal: bool = hp(False, SB3_A2C + " (constant)", "Anneal lr linearly to 0.")
-    optimizer: str = hp("rmsprop", SB3_A2C, "rmsprop | adam.")
-    rmsprop_alpha: float = hp(0.99, SB3_A2C, "RMSprop smoothing constant.")
-    rmsprop_eps: float = hp(1e-5, SB3_A2C, "RMSprop epsilon.")
+    optimizer: str = hp("rmsprop", SB3_A2C, "rmsprop | adam.", shared=(UPDATE,))
+    rmsprop_alpha: float = hp(0.99, SB3_A2C, "RMSprop smoothing constant.", shared=(UPDATE,))
+    rmsprop_eps: float = hp(1e-5, SB3_A2C, "RMSprop epsilon.", shared=(UPDATE,))
     vf_coef: float = hp(0.5, SB3_A2C + " (on the mean squared error, F.mse_loss: no 1/2)",
                         "Weight of the value loss E[(V - R)^2].")
 
@@ -86,21 +86,16 @@ class A2C(Algorithm):
             self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
         self.engine: _Engine | None = None  # the numpy state shared with its group, when on the fast path
 
-    def update(self, batch: Rollout) -> dict[str, float]:
+    def update(self, batch: Batch) -> dict[str, float]:
         if self.group_key() is not None:
             return self.update_group([self], [batch])[0]
         return self.update_autograd(batch)
 
-    def group_key(self) -> tuple | None:
-        """Gaussian policies with RMSprop take the stacked numpy path; members must share the
-        network shape, the batch size and the optimizer's constants."""
-        cfg = self.config
-        if not isinstance(self.policy, GaussianPolicy) or cfg.optimizer != "rmsprop":
-            return None
-        return ("a2c", cfg.hidden_sizes, cfg.batch_size, cfg.num_envs, cfg.adv_norm, cfg.rmsprop_alpha,
-                cfg.rmsprop_eps)
+    def has_group_update(self) -> bool:
+        """Gaussian policies with RMSprop take the engine path."""
+        return isinstance(self.policy, GaussianPolicy) and self.config.optimizer == "rmsprop"
 
-    def update_autograd(self, batch: Rollout) -> dict[str, float]:
+    def update_autograd(self, batch: Batch) -> dict[str, float]:
         """The reference: the loss as SB3's A2C.train writes it, torch autograd, one step."""
         cfg = self.config
         lr = self.current_lr(batch.progress)
@@ -118,7 +113,7 @@ class A2C(Algorithm):
                 "approx_kl": approx_kl, "lr": lr}
 
     @classmethod
-    def prepare_group(cls, members: list[A2C], raws, progress: list[float]) -> list[Rollout] | None:
+    def prepare_group(cls, members: list[A2C], raws, progress: list[float]) -> list[Batch] | None:
         """The batches of N members from their raw rollouts, in numpy: V(s) of every step and
         of each bootstrap observation, pi_old's mean, log-probabilities, n-step advantages."""
         if members[0].group_key() is None:
@@ -145,7 +140,7 @@ class A2C(Algorithm):
             advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
                                       cfg.gamma, cfg.gae_lambda)
             log_std = np.broadcast_to(net.log_std[i], mean[i].shape).copy()
-            batches.append(Rollout(
+            batches.append(Batch(
                 obs=torch.from_numpy(obs[i, :T * E]), actions=torch.from_numpy(actions[i]),
                 log_probs=torch.from_numpy(logp[i]), old_params=(torch.from_numpy(mean[i]), torch.from_numpy(log_std)),
                 values=torch.from_numpy(values[i, :T * E]),
@@ -155,7 +150,7 @@ class A2C(Algorithm):
         return batches
 
     @classmethod
-    def update_group(cls, members: list[A2C], batches: list[Rollout]) -> list[dict[str, float]]:
+    def update_group(cls, members: list[A2C], batches: list[Batch]) -> list[dict[str, float]]:
         """One A2C step of N members in stacked numpy arithmetic.
 
         The loss -E[log pi A] - ent_coef * entropy + vf_coef E[(V - R)^2], from the closed
@@ -185,7 +180,7 @@ class A2C(Algorithm):
         value_loss, residual = OBJECTIVES["value_mse"].closed_form(values, returns)
         net.backward(pol_inputs, pol.d_mean, pol.d_log_std, val_inputs, residual * (2.0 * vf_coef / np.float32(B)))
         clip_global_norm(net.grad_flat, max_norm)
-        engine.optimizer.update(net.stack.flat, net.grad_flat, np.array([[lr] for lr in lrs]))
+        engine.optimizer.update(net.layout.flat, net.grad_flat, np.array([[lr] for lr in lrs]))
         engine.stored()
 
         new_mean, _ = net.policy_mean(obs)
@@ -220,7 +215,7 @@ class _Engine:
         self.bridge = TorchBridge([m.policy for m in members], [m.value_fn for m in members])
         self.bridge.load()
         self.net = self.bridge.net
-        self.optimizer = RMSprop(len(members), self.net.stack.size, cfg.rmsprop_alpha, cfg.rmsprop_eps)
+        self.optimizer = RMSprop(len(members), self.net.layout.size, cfg.rmsprop_alpha, cfg.rmsprop_eps)
         self.bridge.load_optimizer(self.optimizer, [m.optimizer.state for m in members])
         for m in members:
             m.engine = self

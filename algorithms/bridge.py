@@ -46,7 +46,7 @@ class TorchBridge:
         if pol_sizes:
             self.order += _linear_order("p", len(pol_sizes) - 1) + [("log_std", False)]
         self.order += _linear_order("v", len(linears(self.value_fns[0].net)))
-        self._torch_params = [self._collect(i) for i in range(self.net.stack.n)]
+        self._torch_params = [self._collect(i) for i in range(self.net.layout.n)]
 
     def torch_params(self, member: int) -> list[torch.Tensor]:
         """The member's parameters in the engine's order: policy (mean net, log std), then value."""
@@ -66,7 +66,7 @@ class TorchBridge:
     def load(self) -> None:
         """Torch parameters -> engine."""
         params = self.net.params
-        for i in range(self.net.stack.n):
+        for i in range(self.net.layout.n):
             for (name, transposed), param in zip(self.order, self.torch_params(i), strict=True):
                 value = param.detach().numpy()
                 params[name][i] = (value.T if transposed else value.reshape(1, -1))
@@ -74,7 +74,7 @@ class TorchBridge:
     def store(self) -> None:
         """Engine -> torch parameters."""
         params = self.net.params
-        for i in range(self.net.stack.n):
+        for i in range(self.net.layout.n):
             with torch.no_grad():
                 for (name, transposed), param in zip(self.order, self.torch_params(i), strict=True):
                     value = params[name][i]
@@ -85,7 +85,7 @@ class TorchBridge:
         """Fill an engine optimizer (`slots()` in torch's state keys, `step` [N, 1]) from
         `states[i]`, member i's torch optimizer state (parameter -> dict); a member whose
         optimizer has not stepped yet starts from zeros."""
-        views = {key: self.net.stack.view(array) for key, array in optimizer.slots().items()}
+        views = {key: self.net.layout.view(array) for key, array in optimizer.slots().items()}
         for i, state in enumerate(states):
             params = self.torch_params(i)
             steps = {float(state[p]["step"]) for p in params if p in state}
@@ -103,7 +103,7 @@ class TorchBridge:
 
     def store_optimizer(self, optimizer, states: Sequence[dict]) -> None:
         """The engine optimizer's state into each member's torch optimizer state."""
-        views = {key: self.net.stack.view(array) for key, array in optimizer.slots().items()}
+        views = {key: self.net.layout.view(array) for key, array in optimizer.slots().items()}
         for i, state in enumerate(states):
             for (name, transposed), p in zip(self.order, self.torch_params(i), strict=True):
                 entry = {"step": torch.tensor(float(optimizer.step[i, 0]))}

@@ -22,32 +22,44 @@ class ConfigError(ValueError):
     """A configuration value or override that cannot be used. The message is one line."""
 
 
-def hp(default: Any, source: str, doc: str) -> Any:
-    """Declare a hyperparameter: its default, the default's source, and its meaning."""
-    return field(default=default, metadata={"source": source, "doc": doc})
+ROLLOUT, UPDATE = "rollout", "update"
+BOTH = (ROLLOUT, UPDATE)
+
+
+def hp(default: Any, source: str, doc: str, shared: tuple[str, ...] = ()) -> Any:
+    """Declare a hyperparameter: its default, the default's source, and its meaning.
+
+    `shared` names the group steps (ROLLOUT: collecting in lockstep with one stacked actor;
+    UPDATE: one stacked update) whose members must agree on this field, because it sets
+    an array's shape or a branch of the arithmetic. Other fields may differ between the
+    members of a group (they are per-member columns, or used outside the group step). A
+    subclass that redeclares a field keeps its base class's `shared`."""
+    return field(default=default, metadata={"source": source, "doc": doc, "shared": tuple(shared)})
 
 
 @dataclass(frozen=True)
 class BaseConfig:
     """What every algorithm shares: rollout, networks, normalization, optimizer basics."""
 
-    num_steps: int = hp(2048, PPO_T3, "Horizon T: env steps collected per env per iteration.")
-    num_envs: int = hp(1, PPO_PAPER + " (one actor per MuJoCo run)", "Environments stepped in lockstep.")
-    gamma: float = hp(0.99, PPO_T3, "Discount factor.")
+    num_steps: int = hp(2048, PPO_T3, "Horizon T: env steps collected per env per iteration.", shared=BOTH)
+    num_envs: int = hp(1, PPO_PAPER + " (one actor per MuJoCo run)", "Environments stepped in lockstep.", shared=BOTH)
+    gamma: float = hp(0.99, PPO_T3, "Discount factor.", shared=(ROLLOUT,))
     gae_lambda: float = hp(0.95, PPO_T3, "GAE lambda (1 gives Monte-Carlo advantages).")
     hidden_sizes: tuple[int, ...] = hp((64, 64), PPO_PAPER,
-                                       "Hidden layer widths, tanh, for policy and value MLPs.")
+                                       "Hidden layer widths, tanh, for policy and value MLPs.", shared=BOTH)
     init_log_std: float = hp(0.0, "openai/baselines policies (log std initialised at 0)",
                              "Initial state-independent log standard deviation of the Gaussian policy.")
     ortho_init: bool = hp(True, PPO2, "Orthogonal init: hidden gain sqrt(2), policy head 0.01, value head 1.")
-    obs_norm: bool = hp(True, PPO2, "Normalize observations by a running mean/std.")
-    obs_clip: float = hp(10.0, PPO2, "Clip normalized observations to [-obs_clip, obs_clip].")
-    reward_scale: bool = hp(True, PPO2, "Divide rewards by the running std of the discounted return.")
-    reward_clip: float = hp(10.0, PPO2, "Clip scaled rewards to [-reward_clip, reward_clip].")
-    adv_norm: bool = hp(True, PPO2, "Standardize advantages (per minibatch where there are minibatches).")
+    obs_norm: bool = hp(True, PPO2, "Normalize observations by a running mean/std.", shared=(ROLLOUT,))
+    obs_clip: float = hp(10.0, PPO2, "Clip normalized observations to [-obs_clip, obs_clip].", shared=(ROLLOUT,))
+    reward_scale: bool = hp(True, PPO2,
+                            "Divide rewards by the running std of the discounted return.", shared=(ROLLOUT,))
+    reward_clip: float = hp(10.0, PPO2, "Clip scaled rewards to [-reward_clip, reward_clip].", shared=(ROLLOUT,))
+    adv_norm: bool = hp(True, PPO2,
+                        "Standardize advantages (per minibatch where there are minibatches).", shared=(UPDATE,))
     lr: float = hp(3e-4, PPO_T3, "Adam step size.")
     lr_anneal: bool = hp(True, PPO2 + " (lr = 3e-4 * fraction remaining)", "Anneal lr linearly to 0.")
-    adam_eps: float = hp(1e-5, PPO2, "Adam epsilon.")
+    adam_eps: float = hp(1e-5, PPO2, "Adam epsilon.", shared=(UPDATE,))
     max_grad_norm: float = hp(0.5, PPO2, "Global gradient-norm clip; 0 disables.")
     ent_coef: float = hp(0.0, PPO2 + "; the paper uses no entropy bonus on MuJoCo", "Entropy bonus weight.")
 
@@ -78,6 +90,23 @@ def require_positive(config: Any, *names: str) -> None:
 
 def field_names(config: BaseConfig) -> list[str]:
     return [f.name for f in fields(config)]
+
+
+def shared_fields(config_type: type, step: str) -> list[str]:
+    """The fields the members of a group must agree on for `step` (ROLLOUT or UPDATE), from
+    the `shared` metadata of the field's declarations along the class hierarchy."""
+    names = []
+    for f in fields(config_type):
+        declared = [c.__dataclass_fields__[f.name].metadata.get("shared", ())
+                    for c in config_type.__mro__ if f.name in getattr(c, "__dataclass_fields__", {})]
+        if any(step in tags for tags in declared):
+            names.append(f.name)
+    return names
+
+
+def group_values(config: BaseConfig, step: str) -> tuple:
+    """(name, value) of every field `shared_fields` names: a part of a group key."""
+    return tuple((name, getattr(config, name)) for name in shared_fields(type(config), step))
 
 
 def describe(config: BaseConfig) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ set of operations steps all N members; a run alone is a group of one.
 Shapes: parameters [N, *shape]; batches [N, B, features]. A member's rows go through the
 same kernels whatever N is, so a member's numbers do not depend on its group.
 
-Per member, every parameter lives in one flat float32 row (`Stack.flat[i]`), and the
+Per member, every parameter lives in one flat float32 row (`Layout.flat[i]`), and the
 weight matrices are views into it, so the clip's norm and the optimizers work on one
 array. Weights are stored [in, out] (x @ W), the transpose of torch's nn.Linear.
 
@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 
 
-class Stack:
+class Layout:
     """Named parameter arrays of N members as views into one flat [N, P] float32 array."""
 
     def __init__(self, n: int, shapes: dict[str, tuple[int, ...]]):
@@ -38,7 +38,7 @@ class Stack:
         self.views = self.view(self.flat)
 
     def view(self, flat: np.ndarray) -> dict[str, np.ndarray]:
-        """Views of a [N, P] array with this stack's layout, each [N, *shape]."""
+        """Views of a [N, P] array with this layout, each [N, *shape]."""
         views, offset = {}, 0
         for name, shape in self.shapes.items():
             size = math.prod(shape)
@@ -167,9 +167,9 @@ class ActorCritic:
             shapes.update(mlp_shapes("p", pol_sizes))
             shapes["log_std"] = (1, pol_sizes[-1])
         shapes.update(mlp_shapes("v", val_sizes))
-        self.stack = Stack(n, shapes)
-        self.params = self.stack.views
-        self.grad_flat, self.grads = self.stack.zeros()
+        self.layout = Layout(n, shapes)
+        self.params = self.layout.views
+        self.grad_flat, self.grads = self.layout.zeros()
         self.pol, self.val = mlp_layers(self.params, "p"), mlp_layers(self.params, "v")
         self.pol_grads, self.val_grads = mlp_layers(self.grads, "p"), mlp_layers(self.grads, "v")
 

@@ -49,7 +49,7 @@ class ValueFitter:
         bridge.load()
         net = bridge.net
         group = self.optimizer.param_groups[0]
-        adam = Adam(1, net.stack.size, betas=group["betas"], eps=group["eps"])
+        adam = Adam(1, net.layout.size, betas=group["betas"], eps=group["eps"])
         bridge.load_optimizer(adam, [self.optimizer.state])
         lr = np.array([[group["lr"]]])
         max_norm = np.array([[self.max_grad_norm or np.inf]], dtype=np.float32)
@@ -63,7 +63,7 @@ class ValueFitter:
                 loss, residual = OBJECTIVES["value"].closed_form(values, targets[:, idx])
                 net.backward_value(inputs, residual / np.float32(idx.shape[0]))
                 clip_global_norm(net.grad_flat, max_norm)
-                adam.update(net.stack.flat, net.grad_flat, lr)
+                adam.update(net.layout.flat, net.grad_flat, lr)
                 total += float(loss[0])
                 steps += 1
         bridge.store()

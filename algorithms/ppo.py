@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .bridge import TorchBridge
-from .config import PPO2, PPO_T3, BaseConfig, ConfigError, hp, require, require_positive
+from .config import PPO2, PPO_T3, UPDATE, BaseConfig, ConfigError, hp, require, require_positive
 from .distributions import gaussian_entropy_np, gaussian_kl_np
 from .engine import ActorCritic, Adam, clip_global_norm
 from .nets import GaussianPolicy
@@ -32,7 +32,7 @@ from .objectives import (
     normalize_advantages_np,
 )
 from .optimize import gradient_step, set_lr
-from .trainer import Algorithm, Rollout
+from .trainer import Algorithm, Batch
 
 # clip, kl_adaptive, kl_fixed, none
 PPO_OBJECTIVES = tuple(name for name, o in OBJECTIVES.items() if o.kind == "policy")
@@ -41,17 +41,17 @@ PPO_OBJECTIVES = tuple(name for name, o in OBJECTIVES.items() if o.kind == "poli
 @dataclass(frozen=True)
 class PPOConfig(BaseConfig):
     objective: str = hp("clip", "PPO paper, sections 3-4",
-                        "Policy loss: clip | kl_adaptive | kl_fixed | none.")
+                        "Policy loss: clip | kl_adaptive | kl_fixed | none.", shared=(UPDATE,))
     clip_eps: float = hp(0.2, "PPO paper Table 1 (best: eps = 0.2)",
                          "Clip range of the probability ratio (also the clip_fraction diagnostic).")
     kl_target: float = hp(0.01, "PPO paper Table 1 (adaptive KL, d_targ = 0.01)",
                           "d_targ of the adaptive KL rule.")
     beta: float = hp(1.0, "PPO paper section 4 (beta starts at 1); Table 1 fixed KL, beta = 1",
                      "KL penalty coefficient: fixed, or the adaptive rule's start.")
-    num_epochs: int = hp(10, PPO_T3, "Passes over each batch.")
-    minibatch_size: int = hp(64, PPO_T3, "Transitions per gradient step.")
+    num_epochs: int = hp(10, PPO_T3, "Passes over each batch.", shared=(UPDATE,))
+    minibatch_size: int = hp(64, PPO_T3, "Transitions per gradient step.", shared=(UPDATE,))
     vf_coef: float = hp(0.5, PPO2, "Weight of the value loss in the joint loss.")
-    value_clip: bool = hp(True, PPO2, "Clip the value prediction's change, as ppo2 does.")
+    value_clip: bool = hp(True, PPO2, "Clip the value prediction's change, as ppo2 does.", shared=(UPDATE,))
     value_clip_eps: float = hp(0.2, PPO2 + " (shares cliprange 0.2)",
                                "Value clip range, apart from clip_eps: Table 1's eps moves the policy only.")
 
@@ -75,7 +75,7 @@ class PPO(Algorithm):
         self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
         self.beta = config.beta
 
-    def update(self, batch: Rollout) -> dict[str, float]:
+    def update(self, batch: Batch) -> dict[str, float]:
         """Gaussian policies take the stacked closed-form path as a group of one; other
         policies (Discrete) the autograd path."""
         if isinstance(self.policy, GaussianPolicy):
@@ -86,16 +86,10 @@ class PPO(Algorithm):
     def update_group(cls, members, batches):
         return update_group(members, batches)
 
-    def group_key(self) -> tuple | None:
-        """Members whose keys are equal can be updated together (`update_group`): everything
-        but the per-member numbers (clip_eps, beta, kl_target, lr, coefficients) must agree."""
-        if not isinstance(self.policy, GaussianPolicy):
-            return None
-        cfg = self.config
-        return ("ppo", cfg.objective, cfg.num_epochs, cfg.minibatch_size, cfg.batch_size, cfg.adv_norm,
-                cfg.value_clip, cfg.adam_eps, cfg.lr_anneal, cfg.hidden_sizes)
+    def has_group_update(self) -> bool:
+        return isinstance(self.policy, GaussianPolicy)
 
-    def update_autograd(self, batch: Rollout) -> dict[str, float]:
+    def update_autograd(self, batch: Batch) -> dict[str, float]:
         """The straightforward path: torch autograd, one minibatch loss at a time. The
         reference the engine path is tested against (tests/test_engine.py)."""
         cfg = self.config
@@ -128,7 +122,7 @@ class PPO(Algorithm):
             metrics["beta"] = beta_used
         return metrics
 
-    def minibatch_loss(self, batch: Rollout, idx: torch.Tensor):
+    def minibatch_loss(self, batch: Batch, idx: torch.Tensor):
         """The joint loss of minibatch `idx` through autograd: (loss, policy loss, value loss, ratio)."""
         cfg = self.config
         obs = batch.obs[idx]
@@ -163,7 +157,7 @@ def _column(members: list[PPO], get) -> np.ndarray:
 class StackedBatch:
     """N members' batches and per-member settings as stacked arrays ([N, B, ...], [N, 1])."""
 
-    def __init__(self, members: list[PPO], batches: list[Rollout]):
+    def __init__(self, members: list[PPO], batches: list[Batch]):
         def stacked(get) -> np.ndarray:
             return np.stack([get(b).numpy() for b in batches]).astype(np.float32, copy=False)
 
@@ -207,7 +201,7 @@ def minibatch_gradient(cfg: PPOConfig, net: ActorCritic, data: StackedBatch, idx
     return pol.loss, v_loss, (np.abs(ratio - 1.0) > data.clip_eps).mean(1)
 
 
-def update_group(members: list[PPO], batches: list[Rollout]) -> list[dict[str, float]]:
+def update_group(members: list[PPO], batches: list[Batch]) -> list[dict[str, float]]:
     """One PPO update of N members in one pass of stacked arithmetic (algorithms/engine.py):
     the same epochs, minibatch shuffles (each member's own RNG), losses, clip and Adam as
     `update_autograd`, to float32 rounding. Members must share `group_key()`."""
@@ -219,7 +213,7 @@ def update_group(members: list[PPO], batches: list[Rollout]) -> list[dict[str, f
     bridge = TorchBridge([m.policy for m in members], [m.value_fn for m in members])
     bridge.load()
     net = bridge.net
-    adam = Adam(n, net.stack.size, betas=(0.9, 0.999), eps=cfg.adam_eps)
+    adam = Adam(n, net.layout.size, betas=(0.9, 0.999), eps=cfg.adam_eps)
     bridge.load_optimizer(adam, [m.optimizer.state for m in members])
     lrs = [m.current_lr(b.progress) for m, b in zip(members, batches, strict=True)]
     for m, lr in zip(members, lrs, strict=True):
@@ -234,7 +228,7 @@ def update_group(members: list[PPO], batches: list[Rollout]) -> list[dict[str, f
         for start in range(0, size, cfg.minibatch_size):
             losses = minibatch_gradient(cfg, net, data, orders[:, start:start + cfg.minibatch_size])
             clip_global_norm(net.grad_flat, data.max_norm)
-            adam.update(net.stack.flat, net.grad_flat, lr_col)
+            adam.update(net.layout.flat, net.grad_flat, lr_col)
             totals += losses
             steps += 1
     bridge.store()

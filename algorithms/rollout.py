@@ -1,4 +1,4 @@
-"""Rollout collection: step the environments for T steps with a numpy actor.
+"""Batch collection: step the environments for T steps with a numpy actor.
 
 `terminated` and `truncated` are kept apart: a time-limit truncation keeps the final
 observation so that GAE can bootstrap from V(final observation).
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 import numpy as np
 
-from .config import BaseConfig
+from .config import ROLLOUT, BaseConfig, group_values
 from .nets import StackedActor
 from .normalize import ObsNormalizer, RewardScaler, merge_moments, scale_rewards, standardize
 
@@ -127,9 +127,8 @@ class RolloutCollector:
 
     def group_key(self) -> tuple:
         """Collectors with equal keys can step in lockstep with one stacked actor."""
-        c = self.config
-        return (c.num_steps, len(self.envs), self.obs.shape[1], self.adapter.dim, self.adapter.discrete,
-                c.hidden_sizes, c.obs_norm, c.obs_clip, c.reward_scale, c.reward_clip, c.gamma)
+        return (len(self.envs), self.obs.shape[1], self.adapter.dim, self.adapter.discrete,
+                group_values(self.config, ROLLOUT))
 
     # -- checkpointing ---------------------------------------------------------------
     def state_dict(self) -> dict:

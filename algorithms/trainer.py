@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .advantages import gae
-from .config import BaseConfig, ConfigError
+from .config import UPDATE, BaseConfig, ConfigError, group_values
 from .nets import CategoricalPolicy, GaussianPolicy, ValueNet
 from .objectives import explained_variance
 from .rollout import Episode, RawBatch, RolloutCollector, collect_group, evaluate, make_env
@@ -29,7 +29,7 @@ LOG_EVERY_STEPS = 2048  # a progress row covers at least this many env steps
 
 
 @dataclass
-class Rollout:
+class Batch:
     """One iteration's batch for `update`. Flat tensors are [B] = [T * N] (time-major);
     the numpy fields keep the [T, N] layout for algorithms that compute their own returns."""
 
@@ -54,21 +54,29 @@ class Algorithm:
                  rng: np.random.Generator):
         self.config, self.policy, self.value_fn, self.rng = config, policy, value_fn, rng
 
-    def update(self, batch: Rollout) -> dict[str, float]:
+    def update(self, batch: Batch) -> dict[str, float]:
         raise NotImplementedError
 
+    def has_group_update(self) -> bool:
+        """True where `update_group` updates a group in one stacked step (the engine)."""
+        return False
+
     def group_key(self) -> tuple | None:
-        """Algorithms with equal keys (not None) can take one joint `update_group` step."""
-        return None
+        """Algorithms with equal keys (not None) can take one joint `update_group` step: the
+        same algorithm, and equal values of the config fields shared for UPDATE (their
+        metadata, config.hp); None where the algorithm has no group update."""
+        if not self.has_group_update():
+            return None
+        return (type(self).__name__, group_values(self.config, UPDATE))
 
     @classmethod
-    def update_group(cls, members: list[Algorithm], batches: list[Rollout]) -> list[dict[str, float]]:
+    def update_group(cls, members: list[Algorithm], batches: list[Batch]) -> list[dict[str, float]]:
         """Update several members at once; by default one after the other."""
         return [m.update(b) for m, b in zip(members, batches, strict=True)]
 
     @classmethod
     def prepare_group(cls, members: list[Algorithm], raws: list[RawBatch], progress: list[float]
-                      ) -> list[Rollout] | None:
+                      ) -> list[Batch] | None:
         """The batches of several members from their raw rollouts, where the algorithm has its
         own way (A2C: numpy, for its 5-step iterations); None: the trainer's `prepare`."""
         return None
@@ -153,7 +161,7 @@ class Trainer:
         never falls inside a row."""
         return train_group([self], [logger], checkpoint_every, stop_after)[0]
 
-    def finish_iteration(self, raw: RawBatch, batch: Rollout, metrics: dict[str, float], episodes: list[Episode],
+    def finish_iteration(self, raw: RawBatch, batch: Batch, metrics: dict[str, float], episodes: list[Episode],
                          elapsed: float, logger: TrainLogger, checkpoint_every: int) -> bool:
         """Book one iteration: counters, episodes, divergence check, the progress row and
         checkpoint when due. False when training diverged (`self.divergence` says why)."""
@@ -191,7 +199,7 @@ class Trainer:
         """No iteration waits for its progress row: a checkpoint here loses nothing."""
         return not self._pending
 
-    def prepare(self, raw: RawBatch) -> Rollout:
+    def prepare(self, raw: RawBatch) -> Batch:
         """Values, old log-probs and GAE for a collected batch, in batched forwards."""
         T, N = raw.rewards.shape
         obs = torch.from_numpy(raw.obs.reshape(T * N, -1))
@@ -210,7 +218,7 @@ class Trainer:
             next_values[t, i] = tail_values[N + k]
         advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
                                   self.config.gamma, self.config.gae_lambda)
-        return Rollout(
+        return Batch(
             obs=obs, actions=actions, log_probs=log_probs, old_params=_snapshot(params),
             values=values, advantages=torch.from_numpy(advantages.reshape(-1)).float(),
             returns=torch.from_numpy(returns.reshape(-1)).float(), rewards=raw.rewards,
@@ -333,12 +341,12 @@ def collect_members(trainers: list[Trainer]) -> list[tuple[RawBatch, list[Episod
         [trainers[i].action_rng for i in members], [trainers[i].global_step for i in members]))
 
 
-def prepare_members(trainers: list[Trainer], raws: list[RawBatch]) -> list[Rollout]:
+def prepare_members(trainers: list[Trainer], raws: list[RawBatch]) -> list[Batch]:
     """Each trainer's batch: members with one group key through their algorithm's
     `prepare_group` where it has one, otherwise the trainer's own `prepare`."""
     algorithms = [t.algorithm for t in trainers]
 
-    def run(members: list[int]) -> list[Rollout]:
+    def run(members: list[int]) -> list[Batch]:
         first = algorithms[members[0]]
         batches = None
         if first.group_key() is not None:
@@ -349,7 +357,7 @@ def prepare_members(trainers: list[Trainer], raws: list[RawBatch]) -> list[Rollo
     return in_groups([alg.group_key() or ("alone", i) for i, alg in enumerate(algorithms)], run)
 
 
-def update_members(algorithms: list[Algorithm], batches: list[Rollout]) -> list[dict[str, float]]:
+def update_members(algorithms: list[Algorithm], batches: list[Batch]) -> list[dict[str, float]]:
     """Each algorithm's update, members with one group key (not None) together."""
     keys = [alg.group_key() or ("alone", i) for i, alg in enumerate(algorithms)]
 

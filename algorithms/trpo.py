@@ -19,7 +19,7 @@ import torch
 from .config import BaseConfig, hp, require, require_positive
 from .objectives import OBJECTIVES, normalize_advantages
 from .optimize import ValueFitter, set_lr
-from .trainer import Algorithm, Rollout
+from .trainer import Algorithm, Batch
 from .trust_region import (
     backtracking_line_search,
     conjugate_gradient,
@@ -80,7 +80,7 @@ class TRPO(Algorithm):
         self.value_fitter = ValueFitter(value_fn, config.lr, config.vf_epochs, config.vf_minibatch_size,
                                         config.adam_eps, config.max_grad_norm, rng)
 
-    def update(self, batch: Rollout) -> dict[str, float]:
+    def update(self, batch: Batch) -> dict[str, float]:
         cfg = self.config
         obs, actions, old = batch.obs, batch.actions, batch.old_params
         advantages = normalize_advantages(batch.advantages) if cfg.adv_norm else batch.advantages

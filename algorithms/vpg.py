@@ -19,7 +19,7 @@ from .advantages import discounted_returns
 from .config import PPO_T3, BaseConfig, hp, require, require_positive
 from .objectives import OBJECTIVES, adaptive_beta, normalize_advantages
 from .optimize import ValueFitter, gradient_step, set_lr
-from .trainer import Algorithm, Rollout
+from .trainer import Algorithm, Batch
 
 FIG3 = "PPO paper, Figure 3 footnote (Adam step size adapted from the KL, rule of section 4)"
 SB3C_VF = "sb3-contrib TRPO's critic fitting, the same as our trpo arm's, for a like-for-like baseline"
@@ -65,7 +65,7 @@ class VPG(Algorithm):
                                         config.adam_eps, 0.0, rng)
         self.lr = config.lr
 
-    def update(self, batch: Rollout) -> dict[str, float]:
+    def update(self, batch: Batch) -> dict[str, float]:
         cfg = self.config
         if cfg.baseline:
             advantages = batch.advantages

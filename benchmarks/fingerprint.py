@@ -28,7 +28,7 @@ from suite.store import TIMING_KEYS, read_csv  # noqa: E402
 
 WALL_CLOCK_COLUMNS = {"time_elapsed", "steps_per_second"}
 ARMS = "ppo_clip,ppo_klpen,ppo_kl_fixed,ppo_noclip,vpg,a2c,trpo,npg"
-GRIDS = [  # (algos, tasks, seeds, steps, stack)
+GRIDS = [  # (algos, tasks, seeds, steps, group_size)
     (ARMS, "Hopper", 2, 3 * 2048, 11),
     (ARMS, "Hopper", 1, 3 * 2048, 1),
     ("ppo_clip,a2c", "CartPole-v1", 1, 3 * 2048, 11),
@@ -50,15 +50,15 @@ def records(run_path: Path) -> str:
 def fingerprint() -> dict[str, str]:
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for k, (algos, tasks, seeds, steps, stack) in enumerate(GRIDS):
+        for k, (algos, tasks, seeds, steps, group_size) in enumerate(GRIDS):
             runs_dir = Path(tmp) / f"grid{k}"
             frame = run(algos=algos, tasks=tasks, seeds=seeds, steps=steps, runs_dir=runs_dir, workers=1,
-                        stack=stack, display="none")
+                        group_size=group_size, display="none")
             failed = frame[frame["status"] != "complete"]
             if len(failed):
                 raise SystemExit(f"{len(failed)} run(s) did not complete: {failed.iloc[0].to_dict()}")
             for path in sorted(runs_dir.glob("*/*/seed*")):
-                out[f"stack{stack}/{path.relative_to(runs_dir)}"] = records(path)
+                out[f"stack{group_size}/{path.relative_to(runs_dir)}"] = records(path)
     return out
 
 

@@ -13,7 +13,7 @@ import sys
 from algorithms.config import ConfigError
 
 from .errors import Interrupted, SuiteError
-from .plan import DEFAULT_SEEDS, DEFAULT_STACK
+from .plan import DEFAULT_GROUP_SIZE, DEFAULT_SEEDS
 from .tasks import PAPER_TASKS
 
 
@@ -47,12 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", default=None, metavar="N",
                      help=f"runs trained at once, one process and one torch thread each "
                           f"(default: the number of cores, {os.cpu_count()})")
-    run.add_argument("--stack", default=str(DEFAULT_STACK), metavar="K",
+    run.add_argument("--group-size", "--stack", dest="group_size", default=str(DEFAULT_GROUP_SIZE), metavar="K",
                      help=f"grid mode: up to K runs of one task and algorithm train together in one process "
-                          f"with stacked networks, same records as alone (default {DEFAULT_STACK}; 1 = alone; "
-                          f"a Ray task trains one such group)")
+                          f"with stacked networks, same records as alone (default {DEFAULT_GROUP_SIZE}; 1 = alone; "
+                          f"a Ray task trains one such group; --stack is its former name)")
     run.add_argument("--backend", default="local", choices=None, metavar="local|ray",
-                     help="local: a process pool (default); ray: one Ray task per group of runs (--stack)")
+                     help="local: a process pool (default); ray: one Ray task per group of runs (--group-size)")
     run.add_argument("--ray-address", default=None, metavar="ADDR",
                      help="Ray cluster to join (default: start a local Ray)")
     run.add_argument("--checkpoint-every", default="10", metavar="K",
@@ -216,7 +216,7 @@ def cmd_run(args) -> int:
     check_runs_dir(args.runs_dir)
     checkpoint_every = parse_positive_int("checkpoint-every", args.checkpoint_every)
     workers = parse_positive_int("workers", args.workers if args.workers is not None else os.cpu_count() or 1)
-    stack = parse_positive_int("stack", args.stack)
+    group_size = parse_positive_int("group-size", args.group_size)
     if args.backend not in BACKENDS:
         raise SuiteError(f"unknown backend {args.backend!r}; valid backends: {', '.join(BACKENDS)}")
     if args.display not in ("auto", "lines", "none"):
@@ -230,17 +230,17 @@ def cmd_run(args) -> int:
             state = run_state(f"{args.runs_dir}/{spec.key}").state
             counts[state] = counts.get(state, 0) + 1
             print(f"{state:9s} {spec.key}  ({spec.arm.label}, {spec.steps} steps)")
-        guess = estimate(specs, args.runs_dir, workers, stack, backend=args.backend)
+        guess = estimate(specs, args.runs_dir, workers, group_size, backend=args.backend)
         shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         print(f"{len(specs)} runs ({shown}); estimated wall time {guess.seconds / 3600:.2f} h "
-              f"({guess.seconds / 60:.0f} min) with {workers} workers, up to {stack} runs per process; "
+              f"({guess.seconds / 60:.0f} min) with {workers} workers, up to {group_size} runs per process; "
               f"raw-simulator floor {guess.floor_seconds / 3600:.2f} h on {guess.lanes} cores "
               f"(x{guess.ratio:.2f}) (speeds from {guess.sources})")
         return 0
     frame = run(runs_dir=args.runs_dir, workers=workers, backend=args.backend, ray_address=args.ray_address,
                 wandb=args.wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
-                checkpoint_every=checkpoint_every, display=args.display, stack=stack, tensorboard=args.tensorboard,
-                **grid_args(args))
+                checkpoint_every=checkpoint_every, display=args.display, group_size=group_size,
+                tensorboard=args.tensorboard, **grid_args(args))
     failed = frame[frame["status"] == "failed"]
     for _, row in failed.iterrows():
         print(f"FAILED {row['task']} {row['arm_label']} seed {row['seed']}: {row['error']}", file=sys.stderr)

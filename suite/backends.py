@@ -1,4 +1,4 @@
-"""Execution backends: where groups of runs train. Each takes the groups (`plan.stack_units`),
+"""Execution backends: where groups of runs train. Each takes the groups (`plan.make_groups`),
 a `finished(spec, result)` callback, the display and a stop flag (set by the first Ctrl-C or
 SIGTERM), and trains every group with `run_group_locked`.
 
@@ -118,21 +118,21 @@ def run_group_locked(specs: list[RunSpec], runs_dir: str, checkpoint_every: int,
 
 
 # -- in this process -------------------------------------------------------------------------
-def run_in_process(units, runs_dir, checkpoint_every, view, finished, stop) -> None:
+def run_in_process(groups, runs_dir, checkpoint_every, view, finished, stop) -> None:
     with one_thread():
-        for unit in units:
+        for group in groups:
             if stop.is_set():
                 return
-            for spec in unit:
+            for spec in group:
                 view.start(spec)
-            results = run_group_locked(unit, str(runs_dir), checkpoint_every, on_row=view.row,
+            results = run_group_locked(group, str(runs_dir), checkpoint_every, on_row=view.row,
                                        should_stop=stop.is_set)
-            for spec, result in zip(unit, results, strict=True):
+            for spec, result in zip(group, results, strict=True):
                 finished(spec, result)
 
 
 # -- local process pool ---------------------------------------------------------------------
-def _worker(tag: int, unit: list[RunSpec], runs_dir: str, checkpoint_every: int, queue, stop_event,
+def _worker(tag: int, group: list[RunSpec], runs_dir: str, checkpoint_every: int, queue, stop_event,
             parent_pid: int) -> None:
     """One group in a spawned process: one torch thread; Ctrl-C and SIGTERM are the driver's
     to handle (it sets `stop_event`); exits if the driver dies, so a killed grid leaves no
@@ -148,24 +148,24 @@ def _worker(tag: int, unit: list[RunSpec], runs_dir: str, checkpoint_every: int,
                 os._exit(1)
 
     threading.Thread(target=watch, daemon=True).start()
-    for spec in unit:
+    for spec in group:
         queue.put(("start", tag, spec.key))
 
     def on_row(key, row):
         queue.put(("row", tag, (key, dict(row))))
 
     try:
-        results = run_group_locked(unit, runs_dir, checkpoint_every, on_row=on_row, should_stop=stop_event.is_set)
+        results = run_group_locked(group, runs_dir, checkpoint_every, on_row=on_row, should_stop=stop_event.is_set)
     except BaseException as err:  # raised outside the runs' own guard
-        results = [note(spec, "failed", f"{type(err).__name__}: {err}") for spec in unit]
+        results = [note(spec, "failed", f"{type(err).__name__}: {err}") for spec in group]
     queue.put(("done", tag, results))
 
 
-def run_pool(units, runs_dir, checkpoint_every, workers, view, finished, stop) -> None:
+def run_pool(groups, runs_dir, checkpoint_every, workers, view, finished, stop) -> None:
     context = get_context("spawn")
     queue, stop_event = context.Queue(), context.Event()
-    by_key = {spec.key: spec for unit in units for spec in unit}
-    waiting = deque(enumerate(units))
+    by_key = {spec.key: spec for group in groups for spec in group}
+    waiting = deque(enumerate(groups))
     attempts: dict[int, int] = {}
     running: dict[int, Any] = {}  # tag -> process
     reported: dict[int, list] = {}
@@ -190,9 +190,9 @@ def run_pool(units, runs_dir, checkpoint_every, workers, view, finished, stop) -
                 stop_event.set()
                 waiting.clear()
             while waiting and len(running) < workers:
-                tag, unit = waiting.popleft()
+                tag, group = waiting.popleft()
                 process = context.Process(target=_worker, daemon=True, args=(
-                    tag, unit, str(runs_dir), checkpoint_every, queue, stop_event, os.getpid()))
+                    tag, group, str(runs_dir), checkpoint_every, queue, stop_event, os.getpid()))
                 process.start()
                 running[tag] = process
             drain(0.5)
@@ -202,15 +202,15 @@ def run_pool(units, runs_dir, checkpoint_every, workers, view, finished, stop) -
                 process.join()
                 drain(0)  # a worker's last message is in the pipe once it has exited
                 del running[tag]
-                unit = units[tag]
+                group = groups[tag]
                 if tag in reported:
-                    for spec, result in zip(unit, reported.pop(tag), strict=True):
+                    for spec, result in zip(group, reported.pop(tag), strict=True):
                         finished(spec, result)
                     continue
                 attempts[tag] = attempts.get(tag, 0) + 1
                 lost = _lost(process.exitcode)
                 retry = attempts[tag] <= RETRIES and not stop.is_set()
-                for spec in unit:
+                for spec in group:
                     record = RunRecord(Path(runs_dir) / spec.key)
                     result = record_failure(spec, record, RuntimeError(lost), "")
                     if retry:
@@ -218,9 +218,9 @@ def run_pool(units, runs_dir, checkpoint_every, workers, view, finished, stop) -
                     else:
                         finished(spec, {**result, "trained": True})
                 if retry:
-                    view.say(f"{lost}; its {len(unit)} run(s) retried from their checkpoints "
+                    view.say(f"{lost}; its {len(group)} run(s) retried from their checkpoints "
                              f"(attempt {attempts[tag] + 1} of {RETRIES + 1})")
-                    waiting.appendleft((tag, unit))
+                    waiting.appendleft((tag, group))
     finally:
         stop_event.set()
         for process in running.values():  # a second Ctrl-C: stop at once (records stay whole)
@@ -279,8 +279,8 @@ def _write_files(path: Path, files: dict[str, bytes]) -> None:
         (path / RESULT).unlink(missing_ok=True)
 
 
-def run_ray(units, runs_dir, checkpoint_every, ray_address, view, finished, stop) -> None:
-    """One Ray task (1 CPU) per group of `stack_units`: grid mode on a cluster."""
+def run_ray(groups, runs_dir, checkpoint_every, ray_address, view, finished, stop) -> None:
+    """One Ray task (1 CPU) per group of `make_groups`: grid mode on a cluster."""
     try:
         import ray
     except ImportError:
@@ -292,19 +292,19 @@ def run_ray(units, runs_dir, checkpoint_every, ray_address, view, finished, stop
     task = ray.remote(num_cpus=1, max_retries=3)(_ray_task)
     refs, locks = {}, {}
     try:
-        for unit in units:
-            group = []
-            for spec in unit:
+        for group in groups:
+            claimed = []
+            for spec in group:
                 lock, done = claim(spec, runs_dir)
                 if lock is None:
                     finished(spec, done)
                     continue
                 locks[spec.key] = lock
-                group.append(spec)
-            if group:
-                files = {spec.key: _read_files(runs_dir / spec.key) for spec in group}
-                refs[task.remote(group, files, checkpoint_every)] = group
-                for spec in group:
+                claimed.append(spec)
+            if claimed:
+                files = {spec.key: _read_files(runs_dir / spec.key) for spec in claimed}
+                refs[task.remote(claimed, files, checkpoint_every)] = claimed
+                for spec in claimed:
                     view.start(spec)
         while refs:
             if stop.is_set():
@@ -313,13 +313,13 @@ def run_ray(units, runs_dir, checkpoint_every, ray_address, view, finished, stop
                 return
             ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.5)
             for ref in ready:
-                group = refs.pop(ref)
+                claimed = refs.pop(ref)
                 try:
                     outputs = ray.get(ref)
                 except Exception as err:  # the task failed beyond its retries
                     trace = traceback.format_exc()
-                    outputs = [(failure_record(spec, err, trace), None) for spec in group]
-                for spec, (result, files) in zip(group, outputs, strict=True):
+                    outputs = [(failure_record(spec, err, trace), None) for spec in claimed]
+                for spec, (result, files) in zip(claimed, outputs, strict=True):
                     if files is None:
                         atomic_write_json(runs_dir / spec.key / RESULT, result)
                     else:

@@ -19,7 +19,7 @@ from typing import Any
 from .backends import BACKENDS, run_in_process, run_pool, run_ray
 from .display import GridDisplay
 from .errors import Interrupted, SuiteError
-from .plan import DEFAULT_STACK, check_runs_dir, parse_positive_int, resolve_grid, stack_units
+from .plan import DEFAULT_GROUP_SIZE, check_runs_dir, make_groups, parse_positive_int, resolve_grid
 from .status import run_state
 
 
@@ -28,10 +28,10 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
         preset: str | None = None, ablate: str | list[str] | None = None, wandb: bool = False,
         wandb_project: str = "pgsuite",
         wandb_entity: str | None = None, checkpoint_every: int = 10, display: str = "auto",
-        stack: int | str = DEFAULT_STACK, tensorboard: str | Path | None = None):
+        group_size: int | str = DEFAULT_GROUP_SIZE, tensorboard: str | Path | None = None):
     """Run a grid; returns a pandas DataFrame, one row per run, with a `trained` column.
     The same as `python -m suite run`. `display`: "auto" (live table on a terminal, lines
-    otherwise), "lines", or "none". `stack`: up to this many runs of one task and algorithm
+    otherwise), "lines", or "none". `group_size`: up to this many runs of one task and algorithm
     train together in one process or Ray task (grid mode, stacked networks); 1 = each
     run alone. Records are the same either way. `wandb` / `tensorboard` (a log directory):
     log every progress row as it is written (suite/tracking.py). Raises `Interrupted` (with the DataFrame
@@ -41,7 +41,7 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
     specs = resolve_grid(algos, tasks, seeds, steps, preset, ablate)
     runs_dir = check_runs_dir(runs_dir)
     workers = parse_positive_int("workers", workers if workers is not None else os.cpu_count() or 1)
-    stack = parse_positive_int("stack", stack)
+    group_size = parse_positive_int("group_size", group_size)
     if backend not in BACKENDS:
         raise SuiteError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
     trackers = []
@@ -62,7 +62,7 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
             results[spec.key] = {**state.result, "trained": False}
         else:
             todo.append(spec)
-    units = stack_units(todo, stack)
+    groups = make_groups(todo, group_size)
     view = GridDisplay(specs, todo, display)
     by_key = {spec.key: spec for spec in todo}
     for tracker in trackers:
@@ -82,11 +82,11 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
     with _interrupts(view) as stop:
         try:
             if backend == "ray":
-                run_ray(units, runs_dir, checkpoint_every, ray_address, view, finished, stop)
-            elif workers == 1 or len(units) <= 1:
-                run_in_process(units, runs_dir, checkpoint_every, view, finished, stop)
+                run_ray(groups, runs_dir, checkpoint_every, ray_address, view, finished, stop)
+            elif workers == 1 or len(groups) <= 1:
+                run_in_process(groups, runs_dir, checkpoint_every, view, finished, stop)
             else:
-                run_pool(units, runs_dir, checkpoint_every, workers, view, finished, stop)
+                run_pool(groups, runs_dir, checkpoint_every, workers, view, finished, stop)
         finally:
             view.close()
             for tracker in trackers:

@@ -2,7 +2,7 @@
 
 A run is one (task, arm, seed, step budget): a `RunSpec`, whose `key` is its directory under
 the runs dir (`<task>/<arm>-<run hash>/seed<k>`). `plan` and `resolve_grid` raise SuiteError
-with one line for any bad input; `stack_units` groups the runs trained together in one
+with one line for any bad input; `make_groups` groups the runs trained together in one
 process (grid mode).
 """
 
@@ -26,7 +26,7 @@ from .tasks import PAPER_TASKS, resolve_tasks
 DEFAULT_SEEDS = 3  # PPO paper: 3 seeds per task
 DEFAULT_STEPS = 1_000_000  # PPO paper: 1M timesteps
 # Grid mode's default group: up to 3 runs (the paper's 3 seeds of a setting) per process.
-DEFAULT_STACK = 3
+DEFAULT_GROUP_SIZE = 3
 
 
 def run_hash(arm_hash: str, steps: int) -> str:
@@ -178,15 +178,15 @@ def resolve_grid(algos=None, tasks=None, seeds=None, steps=None, preset: str | N
                 steps if steps is not None else base.get("steps", DEFAULT_STEPS))
 
 
-def stack_units(specs: list[RunSpec], stack: int) -> list[list[RunSpec]]:
-    """Runs trained together in one process: up to `stack` runs of one task and one
+def make_groups(specs: list[RunSpec], group_size: int) -> list[list[RunSpec]]:
+    """The groups: runs trained together in one process, up to `group_size` runs of one task and one
     algorithm with one batch size (their iterations keep step; PPO members of any setting
     share the stacked update), in plan order."""
-    groups: dict[tuple, list[RunSpec]] = {}
+    alike: dict[tuple, list[RunSpec]] = {}
     for spec in specs:
         key = (spec.task, spec.arm.algorithm.__name__, spec.arm.config.batch_size)
-        groups.setdefault(key, []).append(spec)
-    return [group[i:i + stack] for group in groups.values() for i in range(0, len(group), stack)]
+        alike.setdefault(key, []).append(spec)
+    return [runs[i:i + group_size] for runs in alike.values() for i in range(0, len(runs), group_size)]
 
 
 def check_runs_dir(runs_dir: str | Path, write: bool = True) -> Path:

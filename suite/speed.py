@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .plan import RunSpec, stack_units
+from .plan import RunSpec, make_groups
 from .runner import EVAL_EPISODES
 from .status import run_state
 from .store import atomic_write_json, environment_info, user_data_dir
@@ -130,10 +130,10 @@ class Estimate:
         return self.seconds / self.floor_seconds if self.floor_seconds else float("nan")
 
 
-def estimate(specs: list[RunSpec], runs_dir: Path, workers: int, stack: int = 1, backend: str = "local",
+def estimate(specs: list[RunSpec], runs_dir: Path, workers: int, group_size: int = 1, backend: str = "local",
              raw: dict[str, float] | None = None, table: dict | None = None) -> Estimate:
     """Estimated wall seconds to finish `specs` with `workers` processes (local: at most the
-    cores, more share them; ray: one lane per worker), `stack` runs per process (grid mode),
+    cores, more share them; ray: one lane per worker), `group_size` runs per process (grid mode),
     from speed.json's fractions times this machine's raw stepping (`raw`: measured now
     unless given). Each run also pays its evaluation (EVAL_EPISODES full-length episodes)."""
     from algorithms.rollout import make_env
@@ -144,24 +144,24 @@ def estimate(specs: list[RunSpec], runs_dir: Path, workers: int, stack: int = 1,
     sources = {"raw stepping measured now" if raw is None else "raw stepping given"}
     raw = {t: raw_steps_per_cpu_second(t) for t in tasks} if raw is None else raw
     episode = {t: make_env(t).spec.max_episode_steps or 1000 for t in tasks}
-    groups, floor = [], 0.0
-    for unit in stack_units(todo, stack):
-        task, arm = unit[0].task, unit[0].arm.name
-        fraction = fraction_of_raw(table, task, arm, len(unit))
+    durations, floor = [], 0.0
+    for group in make_groups(todo, group_size):
+        task, arm = group[0].task, group[0].arm.name
+        fraction = fraction_of_raw(table, task, arm, len(group))
         sources.add("suite/data/speed.json" if fraction is not None else f"default {DEFAULT_FRACTION} of raw")
-        steps = sum(spec.steps for spec in unit)
+        steps = sum(spec.steps for spec in group)
         training = steps / ((fraction or DEFAULT_FRACTION) * raw[task])
-        evaluation = len(unit) * EVAL_EPISODES * episode[task] / raw[task]
-        groups.append(training + evaluation)
+        evaluation = len(group) * EVAL_EPISODES * episode[task] / raw[task]
+        durations.append(training + evaluation)
         floor += steps / raw[task]
     cores = os.cpu_count() or 1
     lanes = max(1, workers if backend == "ray" else min(workers, cores))
     slowdown = workers / cores if backend != "ray" and workers > cores else 1.0
     loads = [0.0] * lanes
-    for seconds in sorted(groups, reverse=True):  # longest first onto the least loaded lane (LPT)
+    for seconds in sorted(durations, reverse=True):  # longest first onto the least loaded lane (LPT)
         loads[loads.index(min(loads))] += seconds * slowdown
     return Estimate(max(loads, default=0.0), floor / lanes, lanes,
-                    ", ".join(sorted(sources)) if groups else "nothing to train")
+                    ", ".join(sorted(sources)) if durations else "nothing to train")
 
 
 def save_speed(report: dict, path: Path | None = None) -> Path:

@@ -53,3 +53,31 @@ def test_bad_arm_specs_are_refused_with_one_line(spec, message):
         make_arm(spec)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_group_keys_come_from_the_fields_metadata():
+    """A group's members must agree on the fields declared shared (config.hp), and only on them."""
+    from dataclasses import replace
+
+    from algorithms import Trainer, make_arm
+    from algorithms.a2c import A2CConfig
+    from algorithms.config import ROLLOUT, UPDATE, group_values, shared_fields
+
+    cfg = make_arm("ppo_clip").config
+    base = group_values(cfg, UPDATE)
+    for per_member in ("clip_eps", "beta", "lr", "vf_coef", "max_grad_norm", "ent_coef", "gamma"):
+        changed = replace(cfg, **{per_member: getattr(cfg, per_member) / 2})
+        assert group_values(changed, UPDATE) == base, per_member
+    for shared, value in (("minibatch_size", 128), ("objective", "none"), ("value_clip", False), ("num_steps", 1024)):
+        assert group_values(replace(cfg, **{shared: value}), UPDATE) != base, shared
+    assert group_values(replace(cfg, gamma=0.9), ROLLOUT) != group_values(cfg, ROLLOUT)
+    # A2C redeclares hidden_sizes, num_steps and adv_norm with its own defaults: still shared
+    assert {"hidden_sizes", "num_steps", "adv_norm", "rmsprop_alpha"} <= set(shared_fields(A2CConfig, UPDATE))
+
+    def key(label, seed=0):
+        arm = make_arm(label)
+        return Trainer("Hopper-v5", arm.algorithm, arm.config, seed=seed, total_steps=2048).algorithm.group_key()
+
+    assert key("ppo_clip") == key("ppo_clip:clip_eps=0.1", seed=1) == key("ppo_clip:lr=1e-4") is not None
+    assert key("ppo_clip") != key("ppo_klpen") and key("ppo_clip") != key("a2c")
+    assert key("trpo") is None and key("a2c:optimizer=adam") is None

@@ -170,8 +170,8 @@ def test_grid_mixes_settings_and_algorithms():
 
 
 def test_suite_grid_mode_records_equal_runs_alone(tmp_path):
-    """`suite run --stack 3` (one process, three seeds stacked) writes the same records as
-    `--stack 1`, except wall-clock columns; and it resumes a half-done member."""
+    """`suite run --group-size 3` (one process, three seeds stacked) writes the same records as
+    `--group-size 1`, except wall-clock columns; and it resumes a half-done member."""
     from suite import run
     from suite.plan import plan
     from suite.runner import execute
@@ -181,8 +181,8 @@ def test_suite_grid_mode_records_equal_runs_alone(tmp_path):
     common = dict(algos="ppo_clip,ppo_klpen", tasks=["Hopper-v5"], seeds=3, steps=3 * 2048, workers=1, display="none")
     specs = plan(["ppo_clip", "ppo_klpen"], ["Hopper-v5"], seeds=3, steps=3 * 2048)
     execute(specs[1], tmp_path / "stacked", checkpoint_every=1, stop_after=2)  # seed 1 left half done
-    alone = run(runs_dir=tmp_path / "alone", stack=1, **common)
-    stacked = run(runs_dir=tmp_path / "stacked", stack=3, **common)
+    alone = run(runs_dir=tmp_path / "alone", group_size=1, **common)
+    stacked = run(runs_dir=tmp_path / "stacked", group_size=3, **common)
     assert list(alone["status"]) == list(stacked["status"]) == ["complete"] * 6
     for spec in specs:
         assert records(tmp_path / "alone" / spec.key) == records(tmp_path / "stacked" / spec.key), spec.key

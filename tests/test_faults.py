@@ -1,5 +1,5 @@
 """The fault battery: resume verifies what it continues from; Ctrl-C, a second Ctrl-C and
-SIGTERM on a pooled grid; one worker killed; one bad checkpoint in a stack; OS errors
+SIGTERM on a pooled grid; one worker killed; one bad checkpoint in a group; OS errors
 (a full disk, a read-only runs dir) on real filesystems; paths that cannot be directories.
 Signals and kills are sent by failpoints at fixed points of the training (suite/faults.py),
 not after a sleep."""
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STEPS = 12 * 2048
 GRID = {"algos": "ppo_clip", "tasks": ["InvertedPendulum-v5"], "seeds": 3, "steps": STEPS}
 POOL_ARGS = ["run", "--algos", "ppo_clip", "--tasks", "InvertedPendulum-v5", "--seeds", "3", "--steps", str(STEPS),
-             "--workers", "2", "--stack", "1", "--checkpoint-every", "5", "--display", "lines"]
+             "--workers", "2", "--group-size", "1", "--checkpoint-every", "5", "--display", "lines"]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def _untouched_then_rerun_matches(runs: Path, other: Path, sums: dict, reference
     """The bystander's files are unchanged; a rerun of the grid ends as uninterrupted."""
     assert _checksums(other) == sums
     shutil.rmtree(other.parent)
-    frame = suite.run(runs_dir=runs, workers=2, stack=1, display="none", **GRID)
+    frame = suite.run(runs_dir=runs, workers=2, group_size=1, display="none", **GRID)
     assert (frame["status"] == "complete").all()
     assert outcome(runs, progress_rows=True) == reference
 
@@ -108,14 +108,14 @@ def _damage(kind: str, run: Path, other: Path) -> None:
     ("garbage", "corrupt checkpoint"),
 ])
 def test_resume_verifies_and_a_bad_partial_run_restarts_alone(reference, tmp_path, capsys, kind, why):
-    """The damaged seed starts over with one line saying why; its stack siblings resume;
+    """The damaged seed starts over with one line saying why; the rest of its group resumes;
     every run ends exactly as uninterrupted (never complete with history missing)."""
     runs = tmp_path / "runs"
     other, sums = _bystander(runs)
     seed0, seed1, _ = _partial_grid(runs)
     _damage(kind, seed0, seed1)
     capsys.readouterr()
-    frame = suite.run(runs_dir=runs, workers=1, stack=3, display="none", **GRID)
+    frame = suite.run(runs_dir=runs, workers=1, group_size=3, display="none", **GRID)
     assert (frame["status"] == "complete").all() and frame["trained"].all()
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "starting over" in line]
@@ -187,7 +187,7 @@ def test_a_setup_failure_fails_only_its_own_run(tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner, "_trainer", broken)
     runs = tmp_path / "runs"
-    frame = suite.run(runs_dir=runs, workers=1, stack=3, display="none", **{**GRID, "steps": 2048})
+    frame = suite.run(runs_dir=runs, workers=1, group_size=3, display="none", **{**GRID, "steps": 2048})
     assert frame["status"].tolist() == ["complete", "failed", "complete"]
     assert "the simulator would not start" in frame["error"][1]
     assert json.loads(next(runs.glob("*/*/seed1/result.json")).read_text())["status"] == "failed"

@@ -64,13 +64,13 @@ def test_estimate_by_hand(tmp_path):
     raw = {"InvertedPendulum-v5": 10_000.0}
     specs = plan("ppo_clip", ["InvertedPendulum-v5"], seeds=3, steps=20480)
     # one group of 3: 61,440 steps at 0.7 x 10k/s, plus 3 runs x 10 evaluation episodes x 1000 steps at 10k/s
-    one = estimate(specs, tmp_path, workers=1, stack=3, raw=raw, table=table)
+    one = estimate(specs, tmp_path, workers=1, group_size=3, raw=raw, table=table)
     assert one.seconds == pytest.approx(61440 / 7000 + 3.0) and one.floor_seconds == pytest.approx(6.144)
     # alone: three groups of one at 0.5, on two lanes: two runs on one of them
-    alone = estimate(specs, tmp_path, workers=2, stack=1, raw=raw, table=table)
+    alone = estimate(specs, tmp_path, workers=2, group_size=1, raw=raw, table=table)
     assert alone.seconds == pytest.approx(2 * (20480 / 5000 + 1.0)) and alone.lanes == 2
     # a cluster: one lane per worker
-    assert estimate(specs, tmp_path, workers=16, stack=1, backend="ray", raw=raw, table=table).lanes == 16
+    assert estimate(specs, tmp_path, workers=16, group_size=1, backend="ray", raw=raw, table=table).lanes == 16
     # an arm never measured: a default fraction, said in the sources
     other = estimate(plan("trpo", ["InvertedPendulum-v5"], seeds=1, steps=2048), tmp_path, 1, 1, raw=raw,
                      table=table)
@@ -223,7 +223,7 @@ def test_tensorboard_scalars_per_run(tmp_path):
 
     runs, board = tmp_path / "runs", tmp_path / "tb"
     suite.run("ppo_clip,ppo_klpen", tasks=["InvertedPendulum-v5"], seeds=1, steps=2 * 2048, runs_dir=runs,
-              tensorboard=board, display="none", workers=1, stack=2)
+              tensorboard=board, display="none", workers=1, group_size=2)
     for arm in ("ppo_clip", "ppo_klpen"):
         [run] = list(board.glob(f"InvertedPendulum-v5/{arm}-*/seed0"))
         events = EventAccumulator(str(run))
