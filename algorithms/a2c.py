@@ -25,7 +25,7 @@ from .bridge import TorchBridge
 from .config import UPDATE, BaseConfig, hp, require, require_positive
 from .distributions import gaussian_entropy_np, gaussian_kl_np, gaussian_log_prob_np
 from .engine import RMSprop, clip_global_norm
-from .nets import GaussianPolicy
+from .nets import GaussianActor, GaussianPolicy
 from .objectives import OBJECTIVES, gaussian_policy_grad, normalize_advantages, normalize_advantages_np
 from .optimize import gradient_step, set_lr
 from .trainer import Algorithm, Batch
@@ -191,6 +191,17 @@ class A2C(Algorithm):
                  "entropy": float(entropy[i]), "approx_kl": float(kl[i].mean()), "lr": lrs[i]}
                 for i in range(len(members))]
 
+    def numpy_actor(self):
+        """From the engine's arrays where the member has one (views, valid until the next
+        update): the torch modules may lag behind it (`sync`)."""
+        if self.engine is None or not self.engine.current():
+            return super().numpy_actor()
+        return self.engine.actor(self)
+
+    def sync(self) -> None:
+        if self.engine is not None:
+            self.engine.sync()
+
     def state_dict(self) -> dict:
         if self.engine is not None:
             self.engine.flush()  # the RMSprop state lives in numpy between checkpoints
@@ -205,9 +216,11 @@ class A2C(Algorithm):
 
 class _Engine:
     """The numpy state of a group of A2C members between iterations: stacked parameters and
-    RMSprop state. The torch parameters get every update (`stored`); the torch optimizer
-    state is written at checkpoints and whenever the group changes (`flush`). A member whose
-    torch parameters changed behind the engine's back (a checkpoint loaded) rebuilds it."""
+    RMSprop state. The rollout's actors read the parameters here; the torch parameters get
+    them when something reads those (`sync`: the parameter check once per progress row,
+    evaluation, checkpoints), and the torch optimizer state at checkpoints and whenever the
+    group changes (`flush`). A member whose torch parameters changed behind the engine's back
+    (a checkpoint loaded) rebuilds it."""
 
     def __init__(self, members: list[A2C]):
         cfg = members[0].config
@@ -220,14 +233,15 @@ class _Engine:
         for m in members:
             m.engine = self
         self._versions = self._current_versions()
+        self._dirty = False  # the engine holds parameters the torch modules have not got
 
     @classmethod
     def of(cls, members: list[A2C]) -> _Engine:
         engine = members[0].engine
-        if (engine is not None and engine.members == members and all(m.engine is engine for m in members)
-                and engine._versions == engine._current_versions()):
+        if engine is not None and engine.members == members and engine.current():
             return engine
         for old in {id(m.engine): m.engine for m in members if m.engine is not None}.values():
+            old.sync()
             old.flush()
             old.detach()
         return cls(members)
@@ -235,13 +249,30 @@ class _Engine:
     def _current_versions(self) -> list[int]:
         return [p._version for i in range(len(self.members)) for p in self.bridge.torch_params(i)]
 
+    def current(self) -> bool:
+        """Every member still uses this engine and nobody changed their torch parameters."""
+        return all(m.engine is self for m in self.members) and self._versions == self._current_versions()
+
     def stored(self) -> None:
-        """After an update: the torch parameters take the new values."""
-        self.bridge.store()
-        self._versions = self._current_versions()
+        """After an update: the engine's parameters are the newest."""
+        self._dirty = True
+
+    def sync(self) -> None:
+        """The torch parameters take the engine's values, unless something wrote them since
+        (a checkpoint loaded): then they win."""
+        if self._dirty and self._versions == self._current_versions():
+            self.bridge.store()
+            self._versions = self._current_versions()
+            self._dirty = False
+
+    def actor(self, member: A2C) -> GaussianActor:
+        i = self.members.index(member)
+        net = self.net
+        return GaussianActor([(w[i], b[i, 0]) for w, b in net.pol], net.log_std[i, 0])
 
     def flush(self) -> None:
-        """The RMSprop state into each member's torch optimizer (checkpoints read it there)."""
+        """The RMSprop state into each member's torch optimizer (checkpoints read it there);
+        the parameters are `sync`ed by whoever reads them."""
         self.bridge.store_optimizer(self.optimizer, [m.optimizer.state for m in self.members])
 
     def detach(self) -> None:

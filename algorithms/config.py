@@ -7,6 +7,7 @@ and doc travel in the field's metadata, so tools can list them (`python -m suite
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -92,7 +93,8 @@ def field_names(config: BaseConfig) -> list[str]:
     return [f.name for f in fields(config)]
 
 
-def shared_fields(config_type: type, step: str) -> list[str]:
+@functools.cache
+def shared_fields(config_type: type, step: str) -> tuple[str, ...]:
     """The fields the members of a group must agree on for `step` (ROLLOUT or UPDATE), from
     the `shared` metadata of the field's declarations along the class hierarchy."""
     names = []
@@ -101,7 +103,7 @@ def shared_fields(config_type: type, step: str) -> list[str]:
                     for c in config_type.__mro__ if f.name in getattr(c, "__dataclass_fields__", {})]
         if any(step in tags for tags in declared):
             names.append(f.name)
-    return names
+    return tuple(names)
 
 
 def group_values(config: BaseConfig, step: str) -> tuple:

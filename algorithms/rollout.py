@@ -127,8 +127,10 @@ class RolloutCollector:
 
     def group_key(self) -> tuple:
         """Collectors with equal keys can step in lockstep with one stacked actor."""
-        return (len(self.envs), self.obs.shape[1], self.adapter.dim, self.adapter.discrete,
-                group_values(self.config, ROLLOUT))
+        if not hasattr(self, "_group_key"):  # asked every iteration; none of it changes
+            self._group_key = (len(self.envs), self.obs.shape[1], self.adapter.dim, self.adapter.discrete,
+                               group_values(self.config, ROLLOUT))
+        return self._group_key
 
     # -- checkpointing ---------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -65,9 +65,10 @@ class Algorithm:
         """Algorithms with equal keys (not None) can take one joint `update_group` step: the
         same algorithm, and equal values of the config fields shared for UPDATE (their
         metadata, config.hp); None where the algorithm has no group update."""
-        if not self.has_group_update():
-            return None
-        return (type(self).__name__, group_values(self.config, UPDATE))
+        if not hasattr(self, "_group_key"):  # asked every iteration; the config never changes
+            grouped = self.has_group_update()
+            self._group_key = (type(self).__name__, group_values(self.config, UPDATE)) if grouped else None
+        return self._group_key
 
     @classmethod
     def update_group(cls, members: list[Algorithm], batches: list[Batch]) -> list[dict[str, float]]:
@@ -80,6 +81,15 @@ class Algorithm:
         """The batches of several members from their raw rollouts, where the algorithm has its
         own way (A2C: numpy, for its 5-step iterations); None: the trainer's `prepare`."""
         return None
+
+    def numpy_actor(self):
+        """The policy as a numpy actor for the next rollout."""
+        return self.policy.numpy_actor()
+
+    def sync(self) -> None:
+        """Bring the torch modules up to date where the algorithm keeps its parameters
+        elsewhere between iterations (A2C: in the numpy engine). Called before anything
+        reads them: the parameter check, evaluation, checkpoints."""
 
     def current_lr(self, progress: float) -> float:
         """The configured step size, annealed linearly to 0 over the run if asked."""
@@ -229,6 +239,8 @@ class Trainer:
         bad = [k for k, v in metrics.items() if not math.isfinite(v) and k != "explained_variance"]
         if bad:
             raise Diverged(f"non-finite {', '.join(bad)} at iteration {self.iteration}")
+        if parameters:
+            self.algorithm.sync()
         for name, module in (("policy", self.policy), ("value", self.value_fn)) if parameters else ():
             if not all(torch.isfinite(p).all() for p in module.parameters()):
                 raise Diverged(f"non-finite {name} parameters at iteration {self.iteration}")
@@ -240,11 +252,13 @@ class Trainer:
                  on_step=None) -> list[float]:
         """Mean-action (or, `stochastic`, sampled-action) returns on a separately seeded env
         (`env`: the task built another way, e.g. to render), normalizer statistics frozen."""
+        self.algorithm.sync()
         return evaluate(env if env is not None else make_env(self.env_id), self.policy.numpy_actor(),
                         self.collector.obs_normalizer, episodes, self.eval_seed, stochastic, on_step)
 
     # -- checkpoint state ------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        self.algorithm.sync()
         return _tensorize({
             "format": CHECKPOINT_FORMAT,
             "env_id": self.env_id,
@@ -337,7 +351,7 @@ def in_groups(keys: list, run) -> list:
 def collect_members(trainers: list[Trainer]) -> list[tuple[RawBatch, list[Episode]]]:
     """Each trainer's rollout; trainers whose collectors share a group key step in lockstep."""
     return in_groups([t.collector.group_key() for t in trainers], lambda members: collect_group(
-        [trainers[i].collector for i in members], [trainers[i].policy.numpy_actor() for i in members],
+        [trainers[i].collector for i in members], [trainers[i].algorithm.numpy_actor() for i in members],
         [trainers[i].action_rng for i in members], [trainers[i].global_step for i in members]))
 
 

@@ -112,6 +112,7 @@ def test_a2c_numpy_step_equals_autograd(arm_label):
         got = fast.algorithm.update(batch)
         for key in expected:
             assert got[key] == pytest.approx(expected[key], rel=1e-3, abs=1e-6), key
+    fast.algorithm.sync()  # the engine holds the parameters; the torch modules get them here
     for a, b in zip([*reference.policy.parameters(), *reference.value_fn.parameters()],
                     [*fast.policy.parameters(), *fast.value_fn.parameters()], strict=True):
         np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=0, atol=1e-5)
@@ -129,8 +130,9 @@ def test_grid_members_equal_single_runs_exactly(arm_label):
     arm = make_arm(arm_label)
     steps = 3 * 2048
 
-    def trainers():
-        return [Trainer("Hopper-v5", arm.algorithm, arm.config, seed=s, total_steps=steps) for s in range(3)]
+    def trainers():  # seed 1 stops a batch early: the group shrinks for the last iteration(s)
+        return [Trainer("Hopper-v5", arm.algorithm, arm.config, seed=s, total_steps=steps - (s == 1) * 2048)
+                for s in range(3)]
 
     alone = trainers()
     for t in alone:
@@ -203,3 +205,19 @@ def test_value_fit_equals_autograd(max_grad_norm):
     for a, b in zip(trainer.value_fn.parameters(), twin.value_fn.parameters(), strict=True):
         np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=0, atol=1e-5)
     assert not torch.equal(trainer.value_fn.net[0].weight, first_batch("trpo")[0].value_fn.net[0].weight)
+
+
+def test_a2c_engine_hands_its_parameters_over_when_its_group_changes():
+    """A2C keeps a group's parameters in the engine between iterations; a member that leaves
+    the group (another diverged, say) must take the newest ones into the next engine."""
+    from algorithms.a2c import _Engine
+
+    arm = make_arm("a2c")
+    trainers = [Trainer("Hopper-v5", arm.algorithm, arm.config, seed=s, total_steps=10_000) for s in range(2)]
+    train_group(trainers, [None, None], stop_after=3)
+    engine = trainers[0].algorithm.engine
+    newest = engine.net.params["pW0"][0].copy()
+    assert not np.array_equal(newest, trainers[0].policy.mean_net[0].weight.detach().numpy().T)  # torch lags
+    alone = _Engine.of([trainers[0].algorithm])
+    assert alone is not engine
+    np.testing.assert_array_equal(alone.net.params["pW0"][0], newest)
