@@ -26,20 +26,26 @@ def merge_moments(mean: np.ndarray, var: np.ndarray, count: np.ndarray, batch: n
     return mean + delta * n / total, m2 / total, count + n
 
 
-def standardize(obs: np.ndarray, mean: np.ndarray, var: np.ndarray, clip: float, eps: float) -> np.ndarray:
-    """(obs - mean) / sqrt(var + eps), clipped to [-clip, clip], as float32."""
-    return np.clip((obs - mean) / np.sqrt(var + eps), -clip, clip).astype(np.float32)
+def clip(x: np.ndarray, low, high) -> np.ndarray:
+    """np.clip's values (min(max(x, low), high), NaN kept) without its Python-level
+    dispatch, ~3 us a call: it runs several times per env step."""
+    return np.minimum(np.maximum(x, low), high)
+
+
+def standardize(obs: np.ndarray, mean: np.ndarray, var: np.ndarray, clip_to: float, eps: float) -> np.ndarray:
+    """(obs - mean) / sqrt(var + eps), clipped to [-clip_to, clip_to], as float32."""
+    return clip((obs - mean) / np.sqrt(var + eps), -clip_to, clip_to).astype(np.float32)
 
 
 def scale_rewards(returns: np.ndarray, mean: np.ndarray, var: np.ndarray, count: np.ndarray, rewards: np.ndarray,
-                  done: np.ndarray, gamma: float, clip: float, eps: float):
+                  done: np.ndarray, gamma: float, clip_to: float, eps: float):
     """One step of reward scaling for M members x E envs ([M, E] returns, rewards, done;
     the return statistics [M]): the discounted return accumulates, its statistics merge it,
     the reward is divided by its std and clipped, and the return restarts where episodes
     ended. Returns (scaled rewards, returns, mean, var, count)."""
     returns = returns * gamma + rewards
     mean, var, count = merge_moments(mean, var, count, returns)
-    scaled = np.clip(rewards / np.sqrt(var[:, None] + eps), -clip, clip)
+    scaled = clip(rewards / np.sqrt(var[:, None] + eps), -clip_to, clip_to)
     returns[done] = 0.0
     return scaled, returns, mean, var, count
 

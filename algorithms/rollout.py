@@ -21,7 +21,7 @@ import numpy as np
 
 from .config import ROLLOUT, BaseConfig, group_values
 from .nets import StackedActor
-from .normalize import ObsNormalizer, RewardScaler, merge_moments, scale_rewards, standardize
+from .normalize import ObsNormalizer, RewardScaler, clip, merge_moments, scale_rewards, standardize
 
 
 def make_env(env_id: str) -> gym.Env:
@@ -67,7 +67,7 @@ class ActionAdapter:
             raise ValueError(f"only 1-D Box and Discrete action spaces are supported, not {space}")
 
     def to_env(self, action: np.ndarray):
-        return int(action[0]) if self.discrete else np.clip(action, self.low, self.high)
+        return int(action[0]) if self.discrete else clip(action, self.low, self.high)
 
 
 @dataclass
