@@ -221,3 +221,24 @@ def test_a2c_engine_hands_its_parameters_over_when_its_group_changes():
     alone = _Engine.of([trainers[0].algorithm])
     assert alone is not engine
     np.testing.assert_array_equal(alone.net.params["pW0"][0], newest)
+
+
+def test_the_numpy_engine_needs_no_torch():
+    """algorithms/engine.py loads and steps alone, in a process without torch."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    engine = Path(__file__).resolve().parents[1] / "algorithms" / "engine.py"
+    code = f"""
+import importlib.util, sys
+import numpy as np
+spec = importlib.util.spec_from_file_location("engine", {str(engine)!r})
+engine = importlib.util.module_from_spec(spec); spec.loader.exec_module(engine)
+net = engine.ActorCritic(2, [3, 8, 2], [3, 8, 1])
+mean, inputs = net.policy_mean(np.ones((2, 5, 3), np.float32))
+assert mean.shape == (2, 5, 2) and "torch" not in sys.modules
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr
