@@ -25,8 +25,12 @@ from .tasks import PAPER_TASKS, resolve_tasks
 
 DEFAULT_SEEDS = 3  # PPO paper: 3 seeds per task
 DEFAULT_STEPS = 1_000_000  # PPO paper: 1M timesteps
-# Grid mode's default group: up to 3 runs (the paper's 3 seeds of a setting) per process.
-DEFAULT_GROUP_SIZE = 3
+# Grid mode's default group: up to 11 runs per process (Table 1's 11 settings of a task, or
+# 11 seeds). Measured (suite/data/speed.json, benchmarks/throughput.py): a group of 9 trains
+# ppo_clip at ~0.73-0.85x raw stepping against ~0.67-0.70x for 3, and `--preset paper
+# --workers 2 --dry-run` estimates 1.32x the raw-simulator floor with groups of 11 and 1.43x
+# with groups of 3. A group only ever holds runs of one task and algorithm.
+DEFAULT_GROUP_SIZE = 11
 
 
 def run_hash(arm_hash: str, steps: int) -> str:
