@@ -8,8 +8,9 @@ Two paths compute the same step:
 - `prepare_group` + `update_group`: numpy, the gradient in closed form (derived below),
   for N runs at once (grid mode; a run alone is N = 1). A2C's iterations are 5 steps long,
   so per-iteration overhead is everything: the stacked parameters and RMSprop state stay
-  in numpy between iterations (`_Engine`), the torch modules get the parameters back after
-  every step (the actor, checkpoints and evaluation read them) and the optimizer state at
+  in numpy between iterations (`_Engine`); the rollout's actor reads the engine's arrays,
+  and the torch modules get the parameters only when something reads them (`sync`: the
+  parameter check, evaluation, checkpoints, a group change) and the optimizer state at
   checkpoints. The two paths agree to float32 rounding (tests/test_engine.py).
 """
 

@@ -1,4 +1,4 @@
-"""Batch collection: step the environments for T steps with a numpy actor.
+"""Rollout collection: step the environments for T steps with a numpy actor.
 
 `terminated` and `truncated` are kept apart: a time-limit truncation keeps the final
 observation so that GAE can bootstrap from V(final observation).
