@@ -27,7 +27,7 @@ DEFAULT_SEEDS = 3  # PPO paper: 3 seeds per task
 DEFAULT_STEPS = 1_000_000  # PPO paper: 1M timesteps
 # Grid mode's default group: up to 11 runs per process (Table 1's 11 settings of a task, or
 # 11 seeds). Measured (suite/data/speed.json, benchmarks/throughput.py): a group of 9 trains
-# ppo_clip at ~0.73-0.85x raw stepping against ~0.67-0.70x for 3, and `--preset paper
+# ppo_clip at 0.73-0.88x raw stepping against 0.67-0.72x for 3 (loaded to quiet machine), and `--preset paper
 # --workers 2 --dry-run` estimates 1.32x the raw-simulator floor with groups of 11 and 1.43x
 # with groups of 3. A group only ever holds runs of one task and algorithm.
 DEFAULT_GROUP_SIZE = 11
