@@ -117,7 +117,7 @@ class A2C(Algorithm):
     def prepare_group(cls, members: list[A2C], raws, progress: list[float]) -> list[Batch] | None:
         """The batches of N members from their raw rollouts, in numpy: V(s) of every step and
         of each bootstrap observation, pi_old's mean, log-probabilities, n-step advantages."""
-        if members[0].group_key() is None:
+        if members[0].group_key() is None or raws[0].acted_obs is not None:  # the latter: the trainer's prepare
             return None
         engine = _Engine.of(members)
         net = engine.net

@@ -17,6 +17,7 @@ from typing import Any
 PPO_T3 = "PPO paper (Schulman et al. 2017), Table 3 (MuJoCo)"
 PPO_PAPER = "PPO paper (Schulman et al. 2017), section 6.1"
 PPO2 = "openai/baselines ppo2, MuJoCo defaults with VecNormalize (as CleanRL ppo_continuous_action)"
+PPO1 = "openai/baselines ppo1 at d9f194f (2017-08-27), the code released with the PPO paper"
 
 
 class ConfigError(ValueError):
@@ -27,15 +28,25 @@ ROLLOUT, UPDATE = "rollout", "update"
 BOTH = (ROLLOUT, UPDATE)
 
 
-def hp(default: Any, source: str, doc: str, shared: tuple[str, ...] = ()) -> Any:
+_UNSET = object()
+
+
+def hp(default: Any, source: str, doc: str, shared: tuple[str, ...] = (), added: Any = _UNSET) -> Any:
     """Declare a hyperparameter: its default, the default's source, and its meaning.
 
     `shared` names the group steps (ROLLOUT: collecting in lockstep with one stacked actor;
     UPDATE: one stacked update) whose members must agree on this field, because it sets
     an array's shape or a branch of the arithmetic. Other fields may differ between the
     members of a group (they are per-member columns, or used outside the group step). A
-    subclass that redeclares a field keeps its base class's `shared`."""
-    return field(default=default, metadata={"source": source, "doc": doc, "shared": tuple(shared)})
+    subclass that redeclares a field keeps its base class's `shared`.
+
+    `added` marks a field added after records existed: the value every earlier record had
+    (its default). At that value the field is left out of `config_dict`, so of config.json
+    and of the config hash: adding a field moves no committed run's hash or record."""
+    meta = {"source": source, "doc": doc, "shared": tuple(shared)}
+    if added is not _UNSET:
+        meta["added"] = added
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
@@ -63,14 +74,49 @@ class BaseConfig:
     adam_eps: float = hp(1e-5, PPO2, "Adam epsilon.", shared=(UPDATE,))
     max_grad_norm: float = hp(0.5, PPO2, "Global gradient-norm clip; 0 disables.")
     ent_coef: float = hp(0.0, PPO2 + "; the paper uses no entropy bonus on MuJoCo", "Entropy bonus weight.")
+    # Added for the `ppo1` profile (the paper's own code); each default is what every earlier
+    # record did, so these fields appear in config.json and the hash only when set otherwise.
+    normc_init: bool = hp(False, PPO2 + " (orthogonal init, `ortho_init`)",
+                          "openai/baselines' normc init instead (ppo1 mlp_policy.py, tf_util.normc_initializer): "
+                          "each unit's incoming weights Gaussian scaled to norm 1 (hidden layers, value head) or "
+                          "0.01 (policy head), zero biases. Excludes ortho_init.", added=False)
+    obs_norm_update: str = hp("step", PPO2 + " (VecNormalize updates its statistics at every env step)",
+                              "When the observation statistics take new data: 'step' (each step, before "
+                              "normalizing the next observation) or 'batch' (once per iteration from the "
+                              "observations the batch's actions were taken in; the rollout uses the previous "
+                              "statistics and the update the new ones, as ppo1's ob_rms.update(ob))",
+                              shared=(ROLLOUT,), added="step")
+    obs_std_floor: float = hp(0.0, PPO2 + " (std = sqrt(var + 1e-8))",
+                              "Lower bound on the observation std (ppo1's RunningMeanStd: sqrt(max(var, 1e-2)), "
+                              "a floor of 0.1); 0 uses sqrt(var + 1e-8).", shared=(ROLLOUT,), added=0.0)
+    obs_prior_count: float = hp(1e-4, PPO2 + " (RunningMeanStd epsilon=1e-4)",
+                                "Prior count of the observation statistics (mean 0, var 1) before any data; "
+                                "ppo1's RunningMeanStd starts at epsilon=1e-2.", shared=(ROLLOUT,), added=1e-4)
+    action_clip: bool = hp(True, PPO2 + " (clips actions to the Box bounds before env.step)",
+                           "Clip sampled actions to the action space's bounds before the env sees them. "
+                           "Off (ppo1): the env gets the sampled action; MuJoCo clamps the control, but the "
+                           "control cost is paid on the action as given.", shared=(ROLLOUT,), added=True)
+    bootstrap_truncation: bool = hp(True, "Pardo et al. 2018, 'Time limits in RL'; gymnasium's truncated flag",
+                                    "A time-limit end bootstraps from V(final observation); off (ppo1, whose "
+                                    "gym had one `done` flag): it is treated as terminal.",
+                                    shared=(ROLLOUT,), added=True)
 
     def __post_init__(self) -> None:
         require_positive(self, "num_steps", "num_envs", "obs_clip", "reward_clip", "lr", "adam_eps")
         require(self, "gamma", 0.0 < self.gamma <= 1.0, "must be in (0, 1]")
         require(self, "gae_lambda", 0.0 <= self.gae_lambda <= 1.0, "must be in [0, 1]")
         require(self, "hidden_sizes", all(h >= 1 for h in self.hidden_sizes), "widths must be >= 1")
-        for name in ("max_grad_norm", "ent_coef"):
+        for name in ("max_grad_norm", "ent_coef", "obs_std_floor"):
             require(self, name, getattr(self, name) >= 0, "must be >= 0")
+        require_positive(self, "obs_prior_count")
+        require(self, "obs_norm_update", self.obs_norm_update in ("step", "batch"), "must be 'step' or 'batch'")
+        require(self, "normc_init", not (self.normc_init and self.ortho_init),
+                "and ortho_init=True name two initializations; switch one off")
+
+    @property
+    def init_scheme(self) -> str:
+        """The networks' initialization: 'normc', 'orthogonal' or 'torch' (nn.Linear's own)."""
+        return "normc" if self.normc_init else "orthogonal" if self.ortho_init else "torch"
 
     @property
     def batch_size(self) -> int:
@@ -168,8 +214,14 @@ def with_overrides(config: BaseConfig, overrides: dict[str, str], owner: str = "
 
 
 def config_dict(config: BaseConfig) -> dict[str, Any]:
-    """JSON-ready dict of every field (tuples become lists)."""
-    return json.loads(json.dumps(asdict(config)))
+    """JSON-ready dict of every field (tuples become lists), less the fields added later
+    (`hp(..., added=...)`) that hold the value earlier records had: what config.json records
+    and the config hash covers. A field missing from a record has its `added` value."""
+    full = asdict(config)
+    for f in fields(config):
+        if "added" in f.metadata and full[f.name] == f.metadata["added"]:
+            del full[f.name]
+    return json.loads(json.dumps(full))
 
 
 def config_hash(payload: dict[str, Any]) -> str:

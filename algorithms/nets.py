@@ -29,15 +29,29 @@ def mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def init_mlp(net: nn.Sequential, head_gain: float, ortho: bool, generator: torch.Generator) -> None:
-    """Orthogonal init (hidden gain sqrt(2), the given head gain, zero biases), or torch's
-    default Linear init (Kaiming-uniform), both drawn from `generator`."""
+def init_mlp(net: nn.Sequential, head_gain: float, ortho: bool | str, generator: torch.Generator) -> None:
+    """Initialize a tanh MLP from `generator`, by scheme (`BaseConfig.init_scheme`; a bool
+    means orthogonal or not):
+    - "orthogonal" (True): orthogonal, hidden gain sqrt(2), the given head gain, zero biases;
+    - "torch" (False): torch's default Linear init (Kaiming-uniform weights and biases);
+    - "normc": openai/baselines' normc_initializer (tf_util.py at d9f194f, as ppo1 uses it):
+      Gaussian weights with each unit's incoming weights scaled to norm 1 (hidden layers) or
+      the head gain (the last layer), zero biases."""
+    scheme = ("orthogonal" if ortho else "torch") if isinstance(ortho, bool) else ortho
+    if scheme not in ("orthogonal", "torch", "normc"):
+        raise ValueError(f"unknown initialization {scheme!r}")
     linears = [m for m in net if isinstance(m, nn.Linear)]
     with torch.no_grad():
         for i, layer in enumerate(linears):
-            if ortho:
-                gain = head_gain if i == len(linears) - 1 else math.sqrt(2.0)
-                nn.init.orthogonal_(layer.weight, gain=gain, generator=generator)
+            head = i == len(linears) - 1
+            if scheme == "orthogonal":
+                nn.init.orthogonal_(layer.weight, gain=head_gain if head else math.sqrt(2.0), generator=generator)
+                layer.bias.zero_()
+            elif scheme == "normc":
+                # torch's weight is [out, in]: a unit's incoming weights are a row
+                weight = torch.randn(layer.weight.shape, generator=generator)
+                weight *= (head_gain if head else 1.0) / weight.square().sum(dim=1, keepdim=True).sqrt()
+                layer.weight.copy_(weight)
                 layer.bias.zero_()
             else:
                 nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5.0), generator=generator)
@@ -49,7 +63,7 @@ class GaussianPolicy(nn.Module):
     """pi(a|s) = N(mean_net(s), diag(exp(log_std))^2), log std a free parameter vector."""
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], init_log_std: float,
-                 ortho_init: bool, generator: torch.Generator):
+                 ortho_init: bool | str, generator: torch.Generator):
         super().__init__()
         self.mean_net = mlp([obs_dim, *hidden, act_dim])
         init_mlp(self.mean_net, head_gain=0.01, ortho=ortho_init, generator=generator)
@@ -84,7 +98,7 @@ class CategoricalPolicy(nn.Module):
     """pi(a|s) = Categorical(softmax(logits_net(s))) for Discrete action spaces. Actions are
     carried as float vectors of length 1 (the index), like the Gaussian policy's vectors."""
 
-    def __init__(self, obs_dim: int, num_actions: int, hidden: tuple[int, ...], ortho_init: bool,
+    def __init__(self, obs_dim: int, num_actions: int, hidden: tuple[int, ...], ortho_init: bool | str,
                  generator: torch.Generator):
         super().__init__()
         self.logits_net = mlp([obs_dim, *hidden, num_actions])
@@ -182,7 +196,7 @@ class StackedActor:
 class ValueNet(nn.Module):
     """V(s): a tanh MLP with a scalar head."""
 
-    def __init__(self, obs_dim: int, hidden: tuple[int, ...], ortho_init: bool, generator: torch.Generator):
+    def __init__(self, obs_dim: int, hidden: tuple[int, ...], ortho_init: bool | str, generator: torch.Generator):
         super().__init__()
         self.net = mlp([obs_dim, *hidden, 1])
         init_mlp(self.net, head_gain=1.0, ortho=ortho_init, generator=generator)

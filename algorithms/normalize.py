@@ -32,9 +32,13 @@ def clip(x: np.ndarray, low, high) -> np.ndarray:
     return np.minimum(np.maximum(x, low), high)
 
 
-def standardize(obs: np.ndarray, mean: np.ndarray, var: np.ndarray, clip_to: float, eps: float) -> np.ndarray:
-    """(obs - mean) / sqrt(var + eps), clipped to [-clip_to, clip_to], as float32."""
-    return clip((obs - mean) / np.sqrt(var + eps), -clip_to, clip_to).astype(np.float32)
+def standardize(obs: np.ndarray, mean: np.ndarray, var: np.ndarray, clip_to: float, eps: float,
+                std_floor: float = 0.0) -> np.ndarray:
+    """(obs - mean) / sqrt(var + eps), clipped to [-clip_to, clip_to], as float32; with a
+    `std_floor`, (obs - mean) / sqrt(max(var, std_floor^2)) instead (openai/baselines'
+    mpi_running_mean_std.py, which ppo1 uses with a floor of 0.1)."""
+    std = np.sqrt(np.maximum(var, std_floor * std_floor)) if std_floor else np.sqrt(var + eps)
+    return clip((obs - mean) / std, -clip_to, clip_to).astype(np.float32)
 
 
 def scale_rewards(returns: np.ndarray, mean: np.ndarray, var: np.ndarray, count: np.ndarray, rewards: np.ndarray,
@@ -75,11 +79,13 @@ class RunningMeanStd:
 
 
 class ObsNormalizer:
-    """(obs - mean) / sqrt(var + eps), clipped; statistics updated only while training."""
+    """(obs - mean) / sqrt(var + eps) (or over the floored std), clipped; statistics updated
+    only while training."""
 
-    def __init__(self, shape: tuple[int, ...], clip: float, enabled: bool, eps: float = 1e-8):
-        self.rms = RunningMeanStd(shape)
-        self.clip, self.enabled, self.eps = clip, enabled, eps
+    def __init__(self, shape: tuple[int, ...], clip: float, enabled: bool, eps: float = 1e-8,
+                 std_floor: float = 0.0, prior_count: float = 1e-4):
+        self.rms = RunningMeanStd(shape, prior_count)
+        self.clip, self.enabled, self.eps, self.std_floor = clip, enabled, eps, std_floor
 
     def update(self, obs: np.ndarray) -> None:
         if self.enabled:
@@ -88,7 +94,7 @@ class ObsNormalizer:
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         if not self.enabled:
             return np.asarray(obs, dtype=np.float32)
-        return standardize(obs, self.rms.mean, self.rms.var, self.clip, self.eps)
+        return standardize(obs, self.rms.mean, self.rms.var, self.clip, self.eps, self.std_floor)
 
 
 class RewardScaler:

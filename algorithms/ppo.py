@@ -13,13 +13,13 @@ adaptive rule's d) it is measured once, after the update, over the whole batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from .bridge import TorchBridge
-from .config import PPO2, PPO_T3, UPDATE, BaseConfig, ConfigError, hp, require, require_positive
+from .config import PPO1, PPO2, PPO_T3, UPDATE, BaseConfig, ConfigError, hp, require, require_positive
 from .distributions import gaussian_entropy_np, gaussian_kl_np
 from .engine import ActorCritic, Adam, clip_global_norm
 from .nets import GaussianPolicy
@@ -54,6 +54,13 @@ class PPOConfig(BaseConfig):
     value_clip: bool = hp(True, PPO2, "Clip the value prediction's change, as ppo2 does.", shared=(UPDATE,))
     value_clip_eps: float = hp(0.2, PPO2 + " (shares cliprange 0.2)",
                                "Value clip range, apart from clip_eps: Table 1's eps moves the policy only.")
+    # Added for the `ppo1` profile; at these defaults, left out of config.json and the hash.
+    clip_anneal: bool = hp(False, PPO2 + " (cliprange 0.2, constant)",
+                           "Anneal clip_eps linearly to 0 with the step size (ppo1 pposgd_simple.py: "
+                           "clip_param * lrmult).", added=False)
+    adv_norm_scope: str = hp("minibatch", PPO2 + " (advantages standardized per minibatch)",
+                             "Where adv_norm standardizes: 'minibatch' or 'batch' (once per iteration, before "
+                             "the epochs, as " + PPO1 + ").", shared=(UPDATE,), added="minibatch")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -61,6 +68,8 @@ class PPOConfig(BaseConfig):
             raise ConfigError(f"objective={self.objective!r} is not one of {', '.join(PPO_OBJECTIVES)}")
         require_positive(self, "clip_eps", "kl_target", "value_clip_eps", "vf_coef", "num_epochs")
         require(self, "beta", self.beta >= 0, "must be >= 0")
+        require(self, "adv_norm_scope", self.adv_norm_scope in ("minibatch", "batch"),
+                "must be 'minibatch' or 'batch'")
         require(self, "minibatch_size", 1 <= self.minibatch_size <= self.batch_size,
                 f"must be in [1, batch size {self.batch_size}]")
 
@@ -74,6 +83,10 @@ class PPO(Algorithm):
         self.params = [*policy.parameters(), *value_fn.parameters()]
         self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
         self.beta = config.beta
+
+    def clip_eps_at(self, progress: float) -> float:
+        """The clip range for an iteration `progress` of the way through the run."""
+        return self.config.clip_eps * (1.0 - progress) if self.config.clip_anneal else self.config.clip_eps
 
     def update(self, batch: Batch) -> dict[str, float]:
         """Gaussian policies take the stacked closed-form path as a group of one; other
@@ -95,6 +108,9 @@ class PPO(Algorithm):
         cfg = self.config
         lr = self.current_lr(batch.progress)
         set_lr(self.optimizer, lr)
+        clip_eps = self.clip_eps_at(batch.progress)
+        if cfg.adv_norm and cfg.adv_norm_scope == "batch":
+            batch = replace(batch, advantages=normalize_advantages(batch.advantages))
         beta_used = self.beta
         size = batch.obs.shape[0]
         totals = {"policy_loss": 0.0, "value_loss": 0.0, "clip_fraction": 0.0}
@@ -103,11 +119,11 @@ class PPO(Algorithm):
             order = torch.from_numpy(self.rng.permutation(size))
             for start in range(0, size, cfg.minibatch_size):
                 idx = order[start:start + cfg.minibatch_size]
-                loss, policy_loss, v_loss, ratio = self.minibatch_loss(batch, idx)
+                loss, policy_loss, v_loss, ratio = self.minibatch_loss(batch, idx, clip_eps)
                 gradient_step(self.optimizer, self.params, loss, cfg.max_grad_norm)
                 totals["policy_loss"] += policy_loss.item()
                 totals["value_loss"] += v_loss.item()
-                totals["clip_fraction"] += clip_fraction(ratio, cfg.clip_eps).item()
+                totals["clip_fraction"] += clip_fraction(ratio, clip_eps).item()
                 steps += 1
 
         with torch.no_grad():
@@ -120,20 +136,24 @@ class PPO(Algorithm):
         metrics.update(approx_kl=approx_kl, entropy=entropy, lr=lr)
         if OBJECTIVES[cfg.objective].needs_kl:
             metrics["beta"] = beta_used
+        if cfg.clip_anneal:
+            metrics["clip_eps"] = clip_eps
         return metrics
 
-    def minibatch_loss(self, batch: Batch, idx: torch.Tensor):
-        """The joint loss of minibatch `idx` through autograd: (loss, policy loss, value loss, ratio)."""
+    def minibatch_loss(self, batch: Batch, idx: torch.Tensor, clip_eps: float | None = None):
+        """The joint loss of minibatch `idx` through autograd: (loss, policy loss, value loss, ratio);
+        `clip_eps` defaults to the configured (not annealed) one."""
         cfg = self.config
+        clip_eps = cfg.clip_eps if clip_eps is None else clip_eps
         obs = batch.obs[idx]
         params = self.policy.dist_params(obs)
         ratio = torch.exp(self.policy.log_prob(params, batch.actions[idx]) - batch.log_probs[idx])
         advantages = batch.advantages[idx]
-        if cfg.adv_norm:
+        if cfg.adv_norm and cfg.adv_norm_scope == "minibatch":
             advantages = normalize_advantages(advantages)
         objective = OBJECTIVES[cfg.objective]
         kl = self.policy.kl(tuple(p[idx] for p in batch.old_params), params) if objective.needs_kl else None
-        policy_loss, _ = objective.reference(ratio, advantages, clip_eps=cfg.clip_eps, beta=self.beta, kl=kl)
+        policy_loss, _ = objective.reference(ratio, advantages, clip_eps=clip_eps, beta=self.beta, kl=kl)
         loss = policy_loss
         if cfg.ent_coef:
             loss = loss - cfg.ent_coef * self.policy.entropy(params).mean()
@@ -165,8 +185,11 @@ class StackedBatch:
         self.old_logp, self.old_mean = stacked(lambda b: b.log_probs), stacked(lambda b: b.old_params[0])
         self.old_log_std = stacked(lambda b: b.old_params[1])
         self.advantages, self.returns = stacked(lambda b: b.advantages), stacked(lambda b: b.returns)
+        if members[0].config.adv_norm and members[0].config.adv_norm_scope == "batch":  # shared for UPDATE
+            self.advantages = normalize_advantages_np(self.advantages)
         self.old_values = stacked(lambda b: b.values)
-        self.clip_eps = _column(members, lambda m: m.config.clip_eps)
+        self.clip_eps = np.array([[m.clip_eps_at(b.progress)] for m, b in zip(members, batches, strict=True)],
+                                 dtype=np.float32)
         self.beta = _column(members, lambda m: m.beta)[:, :, None]
         self.vf_coef = _column(members, lambda m: m.config.vf_coef)
         self.ent_coef = _column(members, lambda m: m.config.ent_coef)[:, :, None]
@@ -187,7 +210,7 @@ def minibatch_gradient(cfg: PPOConfig, net: ActorCritic, data: StackedBatch, idx
     rows = np.arange(idx.shape[0])[:, None]
     B = idx.shape[1]
     x, adv = data.obs[rows, idx], data.advantages[rows, idx]
-    if cfg.adv_norm:
+    if cfg.adv_norm and cfg.adv_norm_scope == "minibatch":
         adv = normalize_advantages_np(adv)
     mean, pol_inputs = net.policy_mean(x)
     pol, ratio = gaussian_policy_grad(
@@ -244,6 +267,8 @@ def update_group(members: list[PPO], batches: list[Batch]) -> list[dict[str, flo
                    "lr": lrs[i]}
         if OBJECTIVES[cfg.objective].needs_kl:
             metrics["beta"] = m.beta
+        if m.config.clip_anneal:
+            metrics["clip_eps"] = data.clip_eps[i, 0]
         if cfg.objective == "kl_adaptive":
             m.beta = adaptive_beta(m.beta, float(metrics["approx_kl"]), m.config.kl_target)
         results.append({k: float(v) for k, v in metrics.items()})

@@ -55,9 +55,10 @@ def _warn_once_per_message() -> None:
 
 class ActionAdapter:
     """A policy's action vector ([dim] float32) as the env takes it: clipped to a Box's
-    bounds, or the index of a Discrete action."""
+    bounds (unless `clip` is off: then as sampled), or the index of a Discrete action."""
 
-    def __init__(self, space: gym.Space):
+    def __init__(self, space: gym.Space, clip: bool = True):
+        self.clip = clip
         if isinstance(space, gym.spaces.Discrete):
             self.dim, self.discrete = 1, True
         elif isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
@@ -67,7 +68,9 @@ class ActionAdapter:
             raise ValueError(f"only 1-D Box and Discrete action spaces are supported, not {space}")
 
     def to_env(self, action: np.ndarray):
-        return int(action[0]) if self.discrete else clip(action, self.low, self.high)
+        if self.discrete:
+            return int(action[0])
+        return clip(action, self.low, self.high) if self.clip else action
 
 
 @dataclass
@@ -89,15 +92,21 @@ class RawBatch:
     last_obs: np.ndarray  # normalized observation after the last step [N, obs_dim]
     final_obs: list[tuple[int, int, np.ndarray]] = field(default_factory=list)
     """(t, env, normalized final observation) for every truncated step."""
+    acted_obs: np.ndarray | None = None
+    """With `obs_norm_update="batch"`: the observations as the actor saw them (the previous
+    statistics), [T, N, obs_dim], and after the last step [N, obs_dim] (`acted_last_obs`);
+    `obs` and `last_obs` hold them under the statistics updated with this batch."""
+    acted_last_obs: np.ndarray | None = None
 
 
 class RolloutCollector:
     def __init__(self, envs: list[gym.Env], config: BaseConfig, seeds: list[int]):
         self.envs = envs
         self.config = config
-        self.adapter = ActionAdapter(envs[0].action_space)
+        self.adapter = ActionAdapter(envs[0].action_space, config.action_clip)
         obs_shape = envs[0].observation_space.shape
-        self.obs_normalizer = ObsNormalizer(obs_shape, config.obs_clip, config.obs_norm)
+        self.obs_normalizer = ObsNormalizer(obs_shape, config.obs_clip, config.obs_norm, std_floor=config.obs_std_floor,
+                                            prior_count=config.obs_prior_count)
         self.reward_scaler = RewardScaler(len(envs), config.gamma, config.reward_clip, config.reward_scale)
         n = len(envs)
         self.episode_rng_state: list[dict] = [{}] * n
@@ -109,7 +118,9 @@ class RolloutCollector:
             env.reset(seed=int(seeds[i]))  # seeds the env's RNG; episodes start below
             first.append(self._start_episode(i))
         first = np.stack(first)
-        self.obs_normalizer.update(first)
+        if config.obs_norm_update == "step":  # "batch": the statistics first see the first batch
+            self.obs_normalizer.update(first)
+        self.raw_obs = first  # the current observations, before normalization [N, obs_dim]
         self.obs = self.obs_normalizer(first)
 
     def _start_episode(self, i: int) -> np.ndarray:
@@ -159,7 +170,8 @@ class RolloutCollector:
                 self.episode_return[i] += reward
                 self.episode_length[i] += 1
             raw.append(obs)
-        self.obs = self.obs_normalizer(np.stack(raw))
+        self.raw_obs = np.stack(raw)
+        self.obs = self.obs_normalizer(self.raw_obs)
 
 
 def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[np.random.Generator],
@@ -168,7 +180,12 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
     the M actors (nets.StackedActor), each member's env(s) stepped with its own actions, and
     the observation and reward statistics of all members updated in one stacked operation
     each (normalize.merge_moments). Per member, the arithmetic is that of a run alone.
-    Members must share `group_key()`; their statistics are written back at the end."""
+    Members must share `group_key()`; their statistics are written back at the end.
+
+    With `obs_norm_update="batch"` (ppo1) the observation statistics stay fixed during the
+    rollout, then merge the batch's raw observations (those the actions were taken in), and
+    the batch is normalized again with the new statistics for the update. With
+    `bootstrap_truncation` off, a time-limit end is recorded as terminated."""
     first = collectors[0]
     if len({c.group_key() for c in collectors}) != 1:
         raise ValueError("collect_group needs collectors with one group key")
@@ -193,9 +210,14 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
     r_mean, r_var = np.array([sc.rms.mean for sc in scalers]), np.array([sc.rms.var for sc in scalers])
     r_count = np.array([sc.rms.count for sc in scalers])
     obs_norm, scaler = obs_norms[0], scalers[0]
+    per_batch = obs_norm.enabled and cfg.obs_norm_update == "batch"
+    raw_buf = np.empty((M, T, E, obs_dim), dtype=np.float64) if per_batch else None
+    raw = np.stack([c.raw_obs for c in collectors])
     obs = np.stack([c.obs for c in collectors])
     for t in range(T):
         obs_buf[:, t] = obs
+        if per_batch:
+            raw_buf[:, t] = raw
         actions = actor.sample(obs, rngs)
         act_buf[:, t] = actions
         for m, c in enumerate(collectors):
@@ -207,7 +229,8 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
                 c.episode_length[i] += 1
                 raw_rewards[m, i] = reward
                 if terminated or truncated:
-                    term_buf[m, t, i], trunc_buf[m, t, i] = terminated, truncated and not terminated
+                    terminal = terminated or not cfg.bootstrap_truncation
+                    term_buf[m, t, i], trunc_buf[m, t, i] = terminal, truncated and not terminal
                     episodes[m].append(Episode(step, float(c.episode_return[i]), int(c.episode_length[i])))
                     if trunc_buf[m, t, i]:
                         final_raw[m].append((t, i, o))
@@ -219,11 +242,20 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
                 scaler.gamma, scaler.clip, scaler.eps)
         else:
             rew_buf[:, t] = raw_rewards
-        if obs_norm.enabled:
+        if obs_norm.enabled and not per_batch:
             o_mean, o_var, o_count = merge_moments(o_mean, o_var, o_count, next_raw)
-            obs = standardize(next_raw, o_mean[:, None], o_var[:, None], obs_norm.clip, obs_norm.eps)
+        if obs_norm.enabled:
+            obs = standardize(next_raw, o_mean[:, None], o_var[:, None], obs_norm.clip, obs_norm.eps,
+                              obs_norm.std_floor)
         else:
             obs = next_raw.astype(np.float32)
+        raw = next_raw
+    acted_buf, acted_last = (obs_buf.copy(), obs) if per_batch else (None, None)
+    if per_batch:
+        o_mean, o_var, o_count = merge_moments(o_mean, o_var, o_count, raw_buf.reshape(M, T * E, obs_dim))
+        obs_buf[:] = standardize(raw_buf, o_mean[:, None, None], o_var[:, None, None], obs_norm.clip,
+                                 obs_norm.eps, obs_norm.std_floor)
+        obs = standardize(next_raw, o_mean[:, None], o_var[:, None], obs_norm.clip, obs_norm.eps, obs_norm.std_floor)
     results = []
     for m, c in enumerate(collectors):
         c.obs_normalizer.rms.mean, c.obs_normalizer.rms.var = o_mean[m].copy(), o_var[m].copy()
@@ -232,20 +264,22 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
         c.reward_scaler.rms.mean, c.reward_scaler.rms.var = np.array(r_mean[m]), np.array(r_var[m])
         c.reward_scaler.rms.count = float(r_count[m])
         c.obs = obs[m].copy()
+        c.raw_obs = next_raw[m].copy()
         final_obs = [(t, i, c.obs_normalizer(o)) for t, i, o in final_raw[m]]
-        batch = RawBatch(obs_buf[m], act_buf[m], rew_buf[m], term_buf[m], trunc_buf[m], c.obs.copy(), final_obs)
+        batch = RawBatch(obs_buf[m], act_buf[m], rew_buf[m], term_buf[m], trunc_buf[m], c.obs.copy(), final_obs,
+                         *((acted_buf[m], acted_last[m].copy()) if per_batch else ()))
         results.append((batch, episodes[m]))
     return results
 
 
 def evaluate(env: gym.Env, actor, obs_normalizer: ObsNormalizer, episodes: int, seed: int,
-             stochastic: bool = False, on_step=None) -> list[float]:
+             stochastic: bool = False, on_step=None, action_clip: bool = True) -> list[float]:
     """Returns of `episodes` episodes taking the policy's deterministic action (Gaussian: the
     mean; categorical: the most probable), or with `stochastic` an action sampled from the
     policy (its own RNG, seeded from `seed`), with the observation statistics frozen as they
     are; the env is seeded once with `seed`. `on_step(env)` is called after the reset and
     after every step (to render frames)."""
-    adapter = ActionAdapter(env.action_space)
+    adapter = ActionAdapter(env.action_space, action_clip)
     rng = np.random.default_rng(seed)
     returns = []
     obs, _ = env.reset(seed=seed)

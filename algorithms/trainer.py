@@ -143,13 +143,13 @@ class Trainer:
         space = envs[0].action_space
         obs_dim = envs[0].observation_space.shape[0]
         if isinstance(space, gym.spaces.Discrete):
-            self.policy = CategoricalPolicy(obs_dim, int(space.n), config.hidden_sizes, config.ortho_init, generator)
+            self.policy = CategoricalPolicy(obs_dim, int(space.n), config.hidden_sizes, config.init_scheme, generator)
         elif isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
             self.policy = GaussianPolicy(obs_dim, space.shape[0], config.hidden_sizes, config.init_log_std,
-                                         config.ortho_init, generator)
+                                         config.init_scheme, generator)
         else:
             raise ConfigError(f"{env_id}: only 1-D Box and Discrete action spaces are supported, not {space}")
-        self.value_fn = ValueNet(obs_dim, config.hidden_sizes, config.ortho_init, generator)
+        self.value_fn = ValueNet(obs_dim, config.hidden_sizes, config.init_scheme, generator)
         self.algorithm = algorithm(config, self.policy, self.value_fn, self.update_rng)
         self.collector = RolloutCollector(envs, config, env_seeds)
         self.iteration = 0
@@ -210,13 +210,18 @@ class Trainer:
         return not self._pending
 
     def prepare(self, raw: RawBatch) -> Batch:
-        """Values, old log-probs and GAE for a collected batch, in batched forwards."""
+        """Values, old log-probs and GAE for a collected batch, in batched forwards. Where the
+        observation statistics were updated after the rollout (`obs_norm_update="batch"`), the
+        values for GAE are taken at the observations as the actor saw them, as ppo1 takes
+        them during its rollout; the update sees the batch under the new statistics."""
         T, N = raw.rewards.shape
         obs = torch.from_numpy(raw.obs.reshape(T * N, -1))
         actions = torch.from_numpy(raw.actions.reshape(T * N, -1))
+        acted = raw.acted_obs is not None
         with torch.no_grad():
-            values = self.value_fn(obs)
-            tail = [torch.from_numpy(raw.last_obs)] + [torch.from_numpy(o[None]) for _, _, o in raw.final_obs]
+            values = self.value_fn(torch.from_numpy(raw.acted_obs.reshape(T * N, -1)) if acted else obs)
+            last = raw.acted_last_obs if acted else raw.last_obs
+            tail = [torch.from_numpy(last)] + [torch.from_numpy(o[None]) for _, _, o in raw.final_obs]
             tail_values = self.value_fn(torch.cat(tail)).double().numpy()
             params = self.policy.dist_params(obs)
             log_probs = self.policy.log_prob(params, actions)
@@ -254,7 +259,8 @@ class Trainer:
         (`env`: the task built another way, e.g. to render), normalizer statistics frozen."""
         self.algorithm.sync()
         return evaluate(env if env is not None else make_env(self.env_id), self.policy.numpy_actor(),
-                        self.collector.obs_normalizer, episodes, self.eval_seed, stochastic, on_step)
+                        self.collector.obs_normalizer, episodes, self.eval_seed, stochastic, on_step,
+                        self.config.action_clip)
 
     # -- checkpoint state ------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

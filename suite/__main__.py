@@ -330,7 +330,7 @@ def cmd_table(args) -> int:
         runs, _ = comparison_results(frame, comparison, args.normalize)
         if runs.empty:
             continue
-        paper = paper_table1() if comparison is TABLE1 and at_paper_budget else None
+        paper = paper_table1() if comparison.paper_table1 and at_paper_budget else None
         tables[comparison.name] = comparison_table(runs, paper=paper)
         print(f"{comparison.title}\n\n{comparison_markdown(tables[comparison.name], args.normalize)}\n")
     raw = per_task(frame)

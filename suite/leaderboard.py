@@ -18,7 +18,7 @@ import numpy as np
 
 from .ablation import paired_differences, toggle_effects
 from .errors import SuiteError
-from .presets import COMPARISONS, FIGURE3, PAPER_SEEDS, PAPER_STEPS, PRESETS, TABLE1, Comparison
+from .presets import COMPARISONS, FIGURE3, PAPER_SEEDS, PAPER_STEPS, PRESETS, Comparison
 from .scores import DATA, normalize, paper_table1, run_table
 from .stats import (
     REPS,
@@ -125,7 +125,7 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
     at_paper_budget = steps == PAPER_STEPS
     tasks = list(PRESETS["paper"]["tasks"]) if at_paper_budget else sorted(frame["task"].unique())
     expected = len(comparison.rows) * len(tasks) * PAPER_SEEDS
-    paper = paper_table1() if comparison is TABLE1 and at_paper_budget else None
+    paper = paper_table1() if comparison.paper_table1 and at_paper_budget else None
     table = comparison_table(runs, paper=paper, seed=seed, tasks=tasks, seeds=PAPER_SEEDS)
     complete = int((runs["status"] == "complete").sum())
     parts = [f"## {comparison.title}", "",
@@ -199,7 +199,7 @@ def _rliable_section(runs, comparison: Comparison, mode: str, seed: int, out: Pa
     if matrices:
         agg = aggregates(matrices, seed=seed)
         # Table 1: every setting against the paper's best (clip 0.2); Figure 3: every pair
-        against = "Clipping, eps = 0.2" if comparison is TABLE1 and "Clipping, eps = 0.2" in matrices else None
+        against = "Clipping, eps = 0.2" if comparison.paper_table1 and "Clipping, eps = 0.2" in matrices else None
         poi = improvement_probabilities(matrices, seed=seed, against=against)
         points, intervals = performance_profiles(matrices, TAUS, seed=seed)
         names = (f"{comparison.name}-aggregates.png", f"{comparison.name}-profiles.png")

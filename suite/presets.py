@@ -27,6 +27,7 @@ class Comparison:
     name: str  # its preset's name
     title: str
     rows: tuple[tuple[str, str], ...]  # (the paper's name for the setting, the arm spec that runs it)
+    paper_table1: bool = False  # its rows are the paper's Table 1 settings: shown beside the paper's values
 
     @property
     def arms(self) -> tuple[str, ...]:
@@ -38,7 +39,7 @@ class Comparison:
 
 
 # The PPO paper's Table 1: the 11 surrogate-objective settings, 7 tasks x 3 seeds x 1M steps.
-TABLE1 = Comparison("table1", "Table 1: surrogate objectives", (
+TABLE1_SETTINGS = (  # (the paper's name, the arm spec) of Table 1's 11 settings
     ("No clipping or penalty", "ppo_noclip"),
     ("Clipping, eps = 0.1", "ppo_clip:clip_eps=0.1"),
     ("Clipping, eps = 0.2", "ppo_clip:clip_eps=0.2"),
@@ -50,7 +51,23 @@ TABLE1 = Comparison("table1", "Table 1: surrogate objectives", (
     ("Fixed KL, beta = 1", "ppo_kl_fixed:beta=1"),
     ("Fixed KL, beta = 3", "ppo_kl_fixed:beta=3"),
     ("Fixed KL, beta = 10", "ppo_kl_fixed:beta=10"),
-))
+)
+
+
+def _with_preset(spec: str, preset: str) -> str:
+    """`name:preset=P:overrides...`: the preset goes first, as make_arm applies it."""
+    name, sep, rest = spec.partition(":")
+    return f"{name}:preset={preset}" + (f":{rest}" if sep else "")
+
+
+# Table 1 under the code-level choices of openai/baselines ppo2 (the arms' own defaults).
+TABLE1 = Comparison("table1", "Table 1: surrogate objectives (ppo2 code-level choices)", TABLE1_SETTINGS,
+                    paper_table1=True)
+# The same 11 settings under the code released with the paper (openai/baselines ppo1 at
+# d9f194f: algorithms/toggles.py PPO1_FIELDS), normalized among its own rows.
+TABLE1_PPO1 = Comparison("table1_ppo1", "Table 1: surrogate objectives (ppo1, the paper's code)",
+                         tuple((row, _with_preset(spec, "ppo1")) for row, spec in TABLE1_SETTINGS),
+                         paper_table1=True)
 # The PPO paper's Figure 3, as far as this suite implements it (no CEM, no A2C + Trust Region);
 # row names as in the figure's legend.
 FIGURE3 = Comparison("figure3", "Figure 3: PPO against other algorithms", (
@@ -59,7 +76,7 @@ FIGURE3 = Comparison("figure3", "Figure 3: PPO against other algorithms", (
     ("A2C", "a2c"),
     ("Vanilla PG, Adaptive", "vpg"),
 ))
-COMPARISONS = (TABLE1, FIGURE3)
+COMPARISONS = (TABLE1, TABLE1_PPO1, FIGURE3)
 
 
 def distinct_arms(*comparisons: Comparison) -> tuple[str, ...]:
@@ -80,10 +97,12 @@ def _paper_grid(*comparisons: Comparison) -> dict:
 
 PRESETS: dict[str, dict] = {
     "table1": _paper_grid(TABLE1),
+    "table1_ppo1": _paper_grid(TABLE1_PPO1),
     "figure3": _paper_grid(FIGURE3),
-    # Both: Table 1's 11 settings and Figure 3's vpg, a2c, trpo (its ppo_clip is Table 1's
-    # eps = 0.2): 14 arms x 7 tasks x 3 seeds = 294 runs.
-    "paper": _paper_grid(TABLE1, FIGURE3),
+    # All three: Table 1's 11 settings under ppo2's and under ppo1's code-level choices, and
+    # Figure 3's vpg, a2c, trpo (its ppo_clip is Table 1's eps = 0.2): 25 arms x 7 tasks x 3
+    # seeds = 525 runs.
+    "paper": _paper_grid(TABLE1, FIGURE3, TABLE1_PPO1),
     # A first look in minutes: the Figure 3 arms, one seed, 50k steps per run.
     "quick": {"algos": FIGURE3.arms, "tasks": PAPER_TASKS, "seeds": 1, "steps": 50_000},
 }

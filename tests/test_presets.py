@@ -9,7 +9,7 @@ from pathlib import Path
 
 from suite.__main__ import main
 from suite.plan import plan
-from suite.presets import FIGURE3, PRESETS, TABLE1, distinct_arms
+from suite.presets import FIGURE3, PRESETS, TABLE1, TABLE1_PPO1, distinct_arms
 
 PINNED_RUN_HASHES = {  # arm -> run directory hash at 1M steps
     "ppo_noclip": "0142d425",
@@ -26,25 +26,40 @@ PINNED_RUN_HASHES = {  # arm -> run directory hash at 1M steps
     "trpo": "60892d04",
     "a2c": "7758262a",  # reward normalization as rl-baselines3-zoo's `normalize: true` (issue 17)
     "vpg": "cd9b2606",
+    # Table 1 under openai/baselines ppo1's code-level choices (issue 26)
+    "ppo_noclip:preset=ppo1": "dbdfa77f",
+    "ppo_clip:preset=ppo1:clip_eps=0.1": "8b1abeb0",
+    "ppo_clip:preset=ppo1:clip_eps=0.2": "09f0f869",
+    "ppo_clip:preset=ppo1:clip_eps=0.3": "8e1f4e82",
+    "ppo_klpen:preset=ppo1:kl_target=0.003": "d6ba987e",
+    "ppo_klpen:preset=ppo1:kl_target=0.01": "35730704",
+    "ppo_klpen:preset=ppo1:kl_target=0.03": "7af149fa",
+    "ppo_kl_fixed:preset=ppo1:beta=0.3": "17afc07b",
+    "ppo_kl_fixed:preset=ppo1:beta=1.0": "79de8fa5",
+    "ppo_kl_fixed:preset=ppo1:beta=3.0": "932e07a2",
+    "ppo_kl_fixed:preset=ppo1:beta=10.0": "72174c75",
 }
 
 
-def test_paper_preset_is_table1_and_figure3_with_pinned_hashes():
+def test_paper_preset_is_both_table1s_and_figure3_with_pinned_hashes():
     paper = PRESETS["paper"]
     specs = plan(paper["algos"], paper["tasks"], paper["seeds"], paper["steps"])
-    assert len(specs) == 294 and len({s.key for s in specs}) == 294
+    assert len(specs) == 525 and len({s.key for s in specs}) == 525
     assert {s.arm.label: s.run_hash for s in specs} == PINNED_RUN_HASHES
     # Figure 3's ppo_clip is Table 1's eps = 0.2: one config, one set of runs
     assert distinct_arms(FIGURE3, TABLE1)[0] == "ppo_clip" and len(distinct_arms(TABLE1, FIGURE3)) == 14
     table1 = {s.key for s in plan(PRESETS["table1"]["algos"], seeds=3)}
     figure3 = {s.key for s in plan(PRESETS["figure3"]["algos"], seeds=3)}
     assert (len(table1), len(figure3), len(table1 & figure3)) == (231, 84, 21)
-    assert table1 | figure3 == {s.key for s in specs}
+    ppo1 = {s.key for s in plan(PRESETS["table1_ppo1"]["algos"], seeds=3)}
+    assert len(ppo1) == 231 and not ppo1 & (table1 | figure3)
+    assert table1 | figure3 | ppo1 == {s.key for s in specs}
+    assert [row for row, _ in TABLE1_PPO1.rows] == [row for row, _ in TABLE1.rows]
 
 
 def test_paper_preset_dry_run_counts(tmp_path, capsys):
     assert main(["run", "--preset", "paper", "--dry-run", "--runs-dir", str(tmp_path / "runs")]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("294 runs (294 missing)")
+    assert capsys.readouterr().out.splitlines()[-1].startswith("525 runs (525 missing)")
     assert not (tmp_path / "runs").exists()
 
 
