@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .a2c import A2C, A2CConfig
+from .a2c import A2C, A2CConfig, TunedA2CConfig
 from .config import BaseConfig, ConfigError, config_dict, config_hash, with_overrides
 from .ppo import PPO, PPOConfig
 from .task_defaults import task_defaults
@@ -23,10 +23,17 @@ ARMS: dict[str, tuple[type[Algorithm], BaseConfig]] = {
     "ppo_kl_fixed": (PPO, PPOConfig(objective="kl_fixed")),
     "ppo_noclip": (PPO, PPOConfig(objective="none")),
     "vpg": (VPG, VPGConfig()),
-    "a2c": (A2C, A2CConfig()),
+    "vpg_section4": (VPG, VPGConfig(lr_rule="section4", lr=3e-4, kl_target=0.01)),
+    "a2c": (A2C, TunedA2CConfig()),
+    "a2c_sb3": (A2C, A2CConfig()),
     "trpo": (TRPO, TRPOConfig()),
     "npg": (TRPO, TRPOConfig(line_search=False)),
 }
+# Arms whose runs were recorded under another name before the name moved to another
+# configuration: their run directories and config hashes keep that name, so their committed
+# records stay theirs. `vpg_section4` was `vpg` (the section 4 rule, issue 22); `a2c_sb3`
+# was `a2c` (SB3's defaults with rl-zoo's `normalize: true`, issue 17).
+RECORD_NAMES = {"vpg_section4": "vpg", "a2c_sb3": "a2c"}
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,13 @@ class Arm:
         return preset_name(self.config, ARMS[self.name][1])
 
     @property
+    def record_name(self) -> str:
+        """The name in its run directories and config hash (RECORD_NAMES; else its own)."""
+        return RECORD_NAMES.get(self.name, self.name)
+
+    @property
     def config_hash(self) -> str:
-        return config_hash({"arm": self.name, "algorithm": self.algorithm.__name__,
+        return config_hash({"arm": self.record_name, "algorithm": self.algorithm.__name__,
                             "config": config_dict(self.config)})
 
 

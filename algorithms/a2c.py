@@ -23,10 +23,11 @@ import torch
 
 from .advantages import gae
 from .bridge import TorchBridge
-from .config import UPDATE, BaseConfig, hp, require, require_positive
+from .config import ROLLOUT, UPDATE, BaseConfig, hp, require, require_positive
 from .distributions import gaussian_entropy_np, gaussian_kl_np, gaussian_log_prob_np
 from .engine import RMSprop, clip_global_norm
 from .nets import GaussianActor, GaussianPolicy
+from .normalize import RunningMeanStd
 from .objectives import OBJECTIVES, gaussian_policy_grad, normalize_advantages, normalize_advantages_np
 from .optimize import gradient_step, set_lr
 from .trainer import Algorithm, Batch
@@ -66,12 +67,68 @@ class A2CConfig(BaseConfig):
     rmsprop_eps: float = hp(1e-5, SB3_A2C, "RMSprop epsilon.", shared=(UPDATE,))
     vf_coef: float = hp(0.5, SB3_A2C + " (on the mean squared error, F.mse_loss: no 1/2)",
                         "Weight of the value loss E[(V - R)^2].")
+    return_norm: bool = hp(False, SB3_A2C + " (returns as they come)",
+                           "Tianshou's reward_normalization: the critic learns returns divided by the running "
+                           "std of the batch's GAE returns (no mean shift); its values are scaled back before "
+                           "GAE, and the statistics take each batch's returns after use.", added=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self, "optimizer", self.optimizer in ("rmsprop", "adam"), "is not one of rmsprop, adam")
         require(self, "rmsprop_alpha", 0 < self.rmsprop_alpha < 1, "must be in (0, 1)")
         require_positive(self, "rmsprop_eps", "vf_coef")
+
+
+TIANSHOU = ("Tianshou examples/mujoco/mujoco_a2c.py at 1730a900 (tuned for MuJoCo over 800+ agents, its "
+            "examples/mujoco/README.md)")
+
+
+@dataclass(frozen=True)
+class TunedA2CConfig(A2CConfig):
+    """The `a2c` arm: the best-documented A2C tuned for MuJoCo, Tianshou's, value by value.
+    Where our trainer differs from Tianshou's it says so in the field's source: observation
+    statistics start from a count of 1e-4 (Tianshou: 0) with eps 1e-8 (float32 eps)."""
+
+    num_envs: int = hp(16, TIANSHOU + " (--training-num 16)", "Environments stepped in lockstep.")
+    num_steps: int = hp(5, TIANSHOU + " (--step-per-collect 80 over 16 envs)",
+                        "Env steps per env per update.")
+    gae_lambda: float = hp(0.95, TIANSHOU + " (--gae-lambda)", "GAE lambda.")
+    gamma: float = hp(0.99, TIANSHOU + " (--gamma)", "Discount factor.")
+    hidden_sizes: tuple[int, ...] = hp((64, 64), TIANSHOU + " (--hidden-sizes 64 64, nn.Tanh, separate actor and "
+                                       "critic Nets)", "Hidden layer widths, tanh, for policy and value MLPs.")
+    init_log_std: float = hp(-0.5, TIANSHOU + " (constant_(actor.sigma_param, -0.5))",
+                             "Initial state-independent log std.")
+    ortho_init: bool = hp(True, TIANSHOU + " (orthogonal_(weight, gain=sqrt(2)), zero biases, every Linear)",
+                          "Orthogonal init.")
+    policy_head_gain: float = hp(0.01 * 2 ** 0.5, TIANSHOU + " (the mu layer: orthogonal sqrt(2), then x 0.01)",
+                                 "Init gain of the policy's last layer.")
+    value_head_gain: float = hp(2 ** 0.5, TIANSHOU + " (the critic's last layer: orthogonal sqrt(2))",
+                                "Init gain of the value net's last layer.")
+    obs_norm: bool = hp(True, TIANSHOU + " (SubprocVectorEnv(norm_obs=True): updated every step)",
+                        "Normalize observations by a running mean/std.")
+    obs_clip: float = hp(10.0, TIANSHOU + " (venvs.py clip_max = 10.0)", "Clip normalized observations.")
+    reward_scale: bool = hp(False, TIANSHOU + " (rewards as they come; returns normalized instead)",
+                            "Divide rewards by the running std of the discounted return.")
+    return_norm: bool = hp(True, TIANSHOU + " (--rew-norm True: A2CPolicy reward_normalization)",
+                           "Critic targets divided by the running std of the GAE returns.")
+    adv_norm: bool = hp(False, TIANSHOU + " (A2CPolicy does not standardize advantages)", "Standardize advantages.")
+    lr: float = hp(7e-4, TIANSHOU + " (--lr)", "RMSprop step size.")
+    lr_anneal: bool = hp(True, TIANSHOU + " (--lr-decay True: LambdaLR 1 - update / max_update_num)",
+                         "Anneal lr linearly.")
+    lr_anneal_over: float = hp(3.0, TIANSHOU + " (max_update_num = ceil(30000 / 80) x 100 epochs: a 3M-step "
+                               "schedule; at the paper's 1M budget the step size ends at 2/3 of its start)",
+                               "The schedule's length in run budgets.")
+    optimizer: str = hp("rmsprop", TIANSHOU + " (torch.optim.RMSprop)", "rmsprop | adam.", shared=(UPDATE,))
+    rmsprop_alpha: float = hp(0.99, TIANSHOU + " (alpha=0.99)", "RMSprop smoothing constant.", shared=(UPDATE,))
+    rmsprop_eps: float = hp(1e-5, TIANSHOU + " (eps=1e-5)", "RMSprop epsilon.", shared=(UPDATE,))
+    vf_coef: float = hp(0.5, TIANSHOU + " (--vf-coef, on F.mse_loss)", "Weight of the value loss E[(V - R)^2].")
+    ent_coef: float = hp(0.01, TIANSHOU + " (--ent-coef)", "Entropy bonus weight.")
+    max_grad_norm: float = hp(0.5, TIANSHOU + " (--max-grad-norm)", "Global gradient-norm clip.")
+    action_scaling: bool = hp(True, TIANSHOU + " (action_scaling=True, --bound-action-method clip)",
+                              "Actions clipped to [-1, 1], mapped onto the Box's bounds.", shared=(ROLLOUT,))
+    bootstrap_truncation: bool = hp(False, TIANSHOU + " (BasePolicy.value_mask: no bootstrap after `done`, "
+                                    "which includes the time limit)", "Bootstrap time-limit ends.",
+                                    shared=(ROLLOUT,))
 
 
 class A2C(Algorithm):
@@ -86,6 +143,25 @@ class A2C(Algorithm):
         else:
             self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
         self.engine: _Engine | None = None  # the numpy state shared with its group, when on the fast path
+        # return_norm: running std of the GAE returns (Tianshou's ret_rms: a count of 0 before data)
+        self.return_rms = RunningMeanStd((), epsilon=1e-12)
+
+    def targets(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The advantages and the critic's targets ([B] each) the update uses: the batch's,
+        or with return_norm (Tianshou A2CPolicy.process_fn at 1730a900) GAE again with the
+        critic's outputs times sigma = sqrt(var + 1e-8) of the returns seen so far as values,
+        the targets divided by sigma; then the statistics take these returns. Both update
+        paths call this, once per update."""
+        if not self.config.return_norm:
+            return batch.advantages, batch.returns
+        cfg = self.config
+        T, N = batch.rewards.shape
+        scale = float(np.sqrt(self.return_rms.var + 1e-8))
+        values = batch.values.double().numpy().reshape(T, N)
+        advantages, returns = gae(batch.rewards, values * scale, batch.next_values * scale, batch.terminated,
+                                  batch.truncated, cfg.gamma, cfg.gae_lambda)
+        self.return_rms.update(returns.reshape(-1))
+        return (torch.from_numpy(x.reshape(-1).astype(np.float32)) for x in (advantages, returns / scale))
 
     def update(self, batch: Batch) -> dict[str, float]:
         if self.group_key() is not None:
@@ -101,11 +177,12 @@ class A2C(Algorithm):
         cfg = self.config
         lr = self.current_lr(batch.progress)
         set_lr(self.optimizer, lr)
-        advantages = normalize_advantages(batch.advantages) if cfg.adv_norm else batch.advantages
+        advantages, returns = self.targets(batch)
+        advantages = normalize_advantages(advantages) if cfg.adv_norm else advantages
         params = self.policy.dist_params(batch.obs)
         policy_loss, _ = OBJECTIVES["pg"].reference(self.policy.log_prob(params, batch.actions), advantages)
         entropy = self.policy.entropy(params).mean()
-        v_loss, _ = OBJECTIVES["value_mse"].reference(self.value_fn(batch.obs), batch.returns)
+        v_loss, _ = OBJECTIVES["value_mse"].reference(self.value_fn(batch.obs), returns)
         loss = policy_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
         gradient_step(self.optimizer, self.params, loss, cfg.max_grad_norm)
         with torch.no_grad():
@@ -121,7 +198,6 @@ class A2C(Algorithm):
             return None
         engine = _Engine.of(members)
         net = engine.net
-        cfg = members[0].config
         T, E = raws[0].rewards.shape
         obs = np.stack([np.concatenate([r.obs.reshape(T * E, -1), r.last_obs]) for r in raws])  # [N, T*E+E, o]
         values, _ = net.value(obs)
@@ -139,7 +215,7 @@ class A2C(Algorithm):
                 for k, (t, e, _) in enumerate(raw.final_obs):
                     next_values[t, e] = finals[0, k]
             advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
-                                      cfg.gamma, cfg.gae_lambda)
+                                      members[i].config.gamma, members[i].config.gae_lambda)
             log_std = np.broadcast_to(net.log_std[i], mean[i].shape).copy()
             batches.append(Batch(
                 obs=torch.from_numpy(obs[i, :T * E]), actions=torch.from_numpy(actions[i]),
@@ -165,8 +241,8 @@ class A2C(Algorithm):
         B = batches[0].obs.shape[0]
         obs = np.stack([b.obs.numpy() for b in batches])
         actions = np.stack([b.actions.numpy() for b in batches])
-        adv = np.stack([b.advantages.numpy() for b in batches])
-        returns = np.stack([b.returns.numpy() for b in batches])
+        adv, returns = (np.stack([t.numpy() for t in ts])
+                        for ts in zip(*(m.targets(b) for m, b in zip(members, batches, strict=True)), strict=True))
         if cfg.adv_norm:
             adv = normalize_advantages_np(adv)
         lrs = [m.current_lr(b.progress) for m, b in zip(members, batches, strict=True)]
@@ -206,13 +282,18 @@ class A2C(Algorithm):
     def state_dict(self) -> dict:
         if self.engine is not None:
             self.engine.flush()  # the RMSprop state lives in numpy between checkpoints
-        return {"optimizer": self.optimizer.state_dict()}
+        state = {"optimizer": self.optimizer.state_dict()}
+        if self.config.return_norm:
+            state["return_rms"] = self.return_rms.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         if self.engine is not None:
             self.engine.flush()
             self.engine.detach()
         self.optimizer.load_state_dict(state["optimizer"])
+        if self.config.return_norm:
+            self.return_rms.load_state_dict(state["return_rms"])
 
 
 class _Engine:

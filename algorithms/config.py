@@ -96,6 +96,18 @@ class BaseConfig:
                            "Clip sampled actions to the action space's bounds before the env sees them. "
                            "Off (ppo1): the env gets the sampled action; MuJoCo clamps the control, but the "
                            "control cost is paid on the action as given.", shared=(ROLLOUT,), added=True)
+    lr_anneal_over: float = hp(1.0, PPO2 + " (annealed to 0 over the run)",
+                               "With lr_anneal, the schedule's length in run budgets: lr x (1 - progress / "
+                               "lr_anneal_over); 3 keeps a 3M-step schedule's step sizes over a 1M-step run.",
+                               added=1.0)
+    policy_head_gain: float = hp(0.01, PPO2 + " (policy head gain 0.01)",
+                                 "Init gain (orthogonal) or norm (normc) of the policy's last layer.", added=0.01)
+    value_head_gain: float = hp(1.0, PPO2 + " (value head gain 1)",
+                                "Init gain (orthogonal) or norm (normc) of the value net's last layer.", added=1.0)
+    action_scaling: bool = hp(False, PPO2 + " (actions in the env's own units)",
+                              "The policy acts in [-1, 1] (clipped there), mapped linearly onto the Box's "
+                              "bounds (Tianshou's action_scaling with action_bound_method='clip').",
+                              shared=(ROLLOUT,), added=False)
     bootstrap_truncation: bool = hp(True, "Pardo et al. 2018, 'Time limits in RL'; gymnasium's truncated flag",
                                     "A time-limit end bootstraps from V(final observation); off (ppo1, whose "
                                     "gym had one `done` flag): it is treated as terminal.",
@@ -108,7 +120,7 @@ class BaseConfig:
         require(self, "hidden_sizes", all(h >= 1 for h in self.hidden_sizes), "widths must be >= 1")
         for name in ("max_grad_norm", "ent_coef", "obs_std_floor"):
             require(self, name, getattr(self, name) >= 0, "must be >= 0")
-        require_positive(self, "obs_prior_count")
+        require_positive(self, "obs_prior_count", "lr_anneal_over", "policy_head_gain", "value_head_gain")
         require(self, "obs_norm_update", self.obs_norm_update in ("step", "batch"), "must be 'step' or 'batch'")
         require(self, "normc_init", not (self.normc_init and self.ortho_init),
                 "and ortho_init=True name two initializations; switch one off")
@@ -218,10 +230,24 @@ def config_dict(config: BaseConfig) -> dict[str, Any]:
     (`hp(..., added=...)`) that hold the value earlier records had: what config.json records
     and the config hash covers. A field missing from a record has its `added` value."""
     full = asdict(config)
-    for f in fields(config):
-        if "added" in f.metadata and full[f.name] == f.metadata["added"]:
-            del full[f.name]
+    for name, added in added_values(type(config)).items():
+        if full[name] == added:
+            del full[name]
     return json.loads(json.dumps(full))
+
+
+@functools.cache
+def added_values(config_type: type) -> dict[str, Any]:
+    """Field name -> its `added` value, for the fields any class along the hierarchy declared
+    with one (a subclass that redeclares a field keeps it)."""
+    found = {}
+    for f in fields(config_type):
+        for c in config_type.__mro__:
+            declared = getattr(c, "__dataclass_fields__", {}).get(f.name)
+            if declared is not None and "added" in declared.metadata:
+                found[f.name] = declared.metadata["added"]
+                break
+    return found
 
 
 def config_hash(payload: dict[str, Any]) -> str:

@@ -63,10 +63,10 @@ class GaussianPolicy(nn.Module):
     """pi(a|s) = N(mean_net(s), diag(exp(log_std))^2), log std a free parameter vector."""
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], init_log_std: float,
-                 ortho_init: bool | str, generator: torch.Generator):
+                 ortho_init: bool | str, generator: torch.Generator, head_gain: float = 0.01):
         super().__init__()
         self.mean_net = mlp([obs_dim, *hidden, act_dim])
-        init_mlp(self.mean_net, head_gain=0.01, ortho=ortho_init, generator=generator)
+        init_mlp(self.mean_net, head_gain=head_gain, ortho=ortho_init, generator=generator)
         self.log_std = nn.Parameter(torch.full((act_dim,), float(init_log_std)))
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -99,10 +99,10 @@ class CategoricalPolicy(nn.Module):
     carried as float vectors of length 1 (the index), like the Gaussian policy's vectors."""
 
     def __init__(self, obs_dim: int, num_actions: int, hidden: tuple[int, ...], ortho_init: bool | str,
-                 generator: torch.Generator):
+                 generator: torch.Generator, head_gain: float = 0.01):
         super().__init__()
         self.logits_net = mlp([obs_dim, *hidden, num_actions])
-        init_mlp(self.logits_net, head_gain=0.01, ortho=ortho_init, generator=generator)
+        init_mlp(self.logits_net, head_gain=head_gain, ortho=ortho_init, generator=generator)
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor]:
         return self.dist_params(obs)
@@ -196,10 +196,11 @@ class StackedActor:
 class ValueNet(nn.Module):
     """V(s): a tanh MLP with a scalar head."""
 
-    def __init__(self, obs_dim: int, hidden: tuple[int, ...], ortho_init: bool | str, generator: torch.Generator):
+    def __init__(self, obs_dim: int, hidden: tuple[int, ...], ortho_init: bool | str, generator: torch.Generator,
+                 head_gain: float = 1.0):
         super().__init__()
         self.net = mlp([obs_dim, *hidden, 1])
-        init_mlp(self.net, head_gain=1.0, ortho=ortho_init, generator=generator)
+        init_mlp(self.net, head_gain=head_gain, ortho=ortho_init, generator=generator)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.net(obs).squeeze(-1)

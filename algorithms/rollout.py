@@ -57,8 +57,8 @@ class ActionAdapter:
     """A policy's action vector ([dim] float32) as the env takes it: clipped to a Box's
     bounds (unless `clip` is off: then as sampled), or the index of a Discrete action."""
 
-    def __init__(self, space: gym.Space, clip: bool = True):
-        self.clip = clip
+    def __init__(self, space: gym.Space, clip: bool = True, scale: bool = False):
+        self.clip, self.scale = clip, scale
         if isinstance(space, gym.spaces.Discrete):
             self.dim, self.discrete = 1, True
         elif isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
@@ -70,6 +70,8 @@ class ActionAdapter:
     def to_env(self, action: np.ndarray):
         if self.discrete:
             return int(action[0])
+        if self.scale:  # [-1, 1] onto [low, high] (Tianshou BasePolicy.map_action, bound method 'clip')
+            return self.low + (clip(action, -1.0, 1.0) + 1.0) * 0.5 * (self.high - self.low)
         return clip(action, self.low, self.high) if self.clip else action
 
 
@@ -103,7 +105,7 @@ class RolloutCollector:
     def __init__(self, envs: list[gym.Env], config: BaseConfig, seeds: list[int]):
         self.envs = envs
         self.config = config
-        self.adapter = ActionAdapter(envs[0].action_space, config.action_clip)
+        self.adapter = ActionAdapter(envs[0].action_space, config.action_clip, config.action_scaling)
         obs_shape = envs[0].observation_space.shape
         self.obs_normalizer = ObsNormalizer(obs_shape, config.obs_clip, config.obs_norm, std_floor=config.obs_std_floor,
                                             prior_count=config.obs_prior_count)
@@ -273,13 +275,14 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
 
 
 def evaluate(env: gym.Env, actor, obs_normalizer: ObsNormalizer, episodes: int, seed: int,
-             stochastic: bool = False, on_step=None, action_clip: bool = True) -> list[float]:
+             stochastic: bool = False, on_step=None, action_clip: bool = True,
+             action_scaling: bool = False) -> list[float]:
     """Returns of `episodes` episodes taking the policy's deterministic action (Gaussian: the
     mean; categorical: the most probable), or with `stochastic` an action sampled from the
     policy (its own RNG, seeded from `seed`), with the observation statistics frozen as they
     are; the env is seeded once with `seed`. `on_step(env)` is called after the reset and
     after every step (to render frames)."""
-    adapter = ActionAdapter(env.action_space, action_clip)
+    adapter = ActionAdapter(env.action_space, action_clip, action_scaling)
     rng = np.random.default_rng(seed)
     returns = []
     obs, _ = env.reset(seed=seed)

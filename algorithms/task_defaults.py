@@ -17,6 +17,11 @@ ZOO_PPO = "rl-baselines3-zoo hyperparams/ppo.yml (commit 00128b5)"
 ZOO_A2C = "rl-baselines3-zoo hyperparams/a2c.yml (commit 02846e4)"
 ZOO_TRPO = "rl-baselines3-zoo hyperparams/trpo.yml (commit 13a3fe7)"
 NO_NORMALIZE = {"obs_norm": "false", "reward_scale": "false"}  # the zoo entry has no `normalize: true`
+# SB3 A2C's defaults where the `a2c` arm (Tianshou's MuJoCo tuning) differs from them: the zoo's
+# discrete entries are SB3 A2C plus their own keys (a no-op for `a2c_sb3`, which has them).
+SB3_A2C_BASE = {"gae_lambda": "1.0", "return_norm": "false", "lr_anneal": "false", "lr_anneal_over": "1",
+                "init_log_std": "0", "policy_head_gain": "0.01", "value_head_gain": "1",
+                "bootstrap_truncation": "true", "action_scaling": "false", "ent_coef": "0.0"}
 
 # task -> algorithm class name -> (field overrides, source)
 TASK_DEFAULTS: dict[str, dict[str, tuple[dict[str, str], str]]] = {
@@ -26,7 +31,7 @@ TASK_DEFAULTS: dict[str, dict[str, tuple[dict[str, str], str]]] = {
                  "lr_anneal": "true"},
                 ZOO_PPO + ", CartPole-v1 (tuned): n_envs 8, n_steps 32, batch_size 256, gae_lambda 0.8, gamma 0.98, "
                 "n_epochs 20, ent_coef 0, learning_rate lin_0.001; its clip_range lin_0.2 is not annealed here"),
-        "A2C": ({**NO_NORMALIZE, "num_envs": "8", "ent_coef": "0.0"},
+        "A2C": ({**SB3_A2C_BASE, **NO_NORMALIZE, "num_envs": "8", "ent_coef": "0.0"},
                 ZOO_A2C + ", CartPole-v1: n_envs 8, ent_coef 0, the rest SB3 A2C's defaults"),
         "TRPO": ({**NO_NORMALIZE, "num_envs": "2", "num_steps": "512", "vf_minibatch_size": "512", "damping": "0.001",
                   "gae_lambda": "0.98", "gamma": "0.99", "lr": "0.001", "vf_epochs": "20"},
@@ -39,7 +44,7 @@ TASK_DEFAULTS: dict[str, dict[str, tuple[dict[str, str], str]]] = {
                 ZOO_PPO + ", LunarLander-v2 (gymnasium's v3 is the same task): n_envs 16, n_steps 1024, batch_size 64, "
                 "gae_lambda 0.98, gamma 0.999, n_epochs 4, ent_coef 0.01, the rest SB3 PPO's defaults "
                 "(constant learning rate 3e-4)"),
-        "A2C": ({**NO_NORMALIZE, "num_envs": "8", "gamma": "0.995", "num_steps": "5", "lr": "0.00083",
+        "A2C": ({**SB3_A2C_BASE, **NO_NORMALIZE, "num_envs": "8", "gamma": "0.995", "num_steps": "5", "lr": "0.00083",
                  "lr_anneal": "true", "ent_coef": "0.00001"},
                 ZOO_A2C + ", LunarLander-v2 (gymnasium's v3 is the same task): n_envs 8, gamma 0.995, n_steps 5, "
                 "learning_rate lin_0.00083, ent_coef 1e-5"),

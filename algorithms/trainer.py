@@ -93,7 +93,8 @@ class Algorithm:
 
     def current_lr(self, progress: float) -> float:
         """The configured step size, annealed linearly to 0 over the run if asked."""
-        return self.config.lr * (1.0 - progress) if self.config.lr_anneal else self.config.lr
+        cfg = self.config
+        return cfg.lr * (1.0 - progress / cfg.lr_anneal_over) if cfg.lr_anneal else cfg.lr
 
     def state_dict(self) -> dict:
         return {}
@@ -143,13 +144,14 @@ class Trainer:
         space = envs[0].action_space
         obs_dim = envs[0].observation_space.shape[0]
         if isinstance(space, gym.spaces.Discrete):
-            self.policy = CategoricalPolicy(obs_dim, int(space.n), config.hidden_sizes, config.init_scheme, generator)
+            self.policy = CategoricalPolicy(obs_dim, int(space.n), config.hidden_sizes, config.init_scheme, generator,
+                                            config.policy_head_gain)
         elif isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
             self.policy = GaussianPolicy(obs_dim, space.shape[0], config.hidden_sizes, config.init_log_std,
-                                         config.init_scheme, generator)
+                                         config.init_scheme, generator, config.policy_head_gain)
         else:
             raise ConfigError(f"{env_id}: only 1-D Box and Discrete action spaces are supported, not {space}")
-        self.value_fn = ValueNet(obs_dim, config.hidden_sizes, config.init_scheme, generator)
+        self.value_fn = ValueNet(obs_dim, config.hidden_sizes, config.init_scheme, generator, config.value_head_gain)
         self.algorithm = algorithm(config, self.policy, self.value_fn, self.update_rng)
         self.collector = RolloutCollector(envs, config, env_seeds)
         self.iteration = 0
@@ -260,7 +262,7 @@ class Trainer:
         self.algorithm.sync()
         return evaluate(env if env is not None else make_env(self.env_id), self.policy.numpy_actor(),
                         self.collector.obs_normalizer, episodes, self.eval_seed, stochastic, on_step,
-                        self.config.action_clip)
+                        self.config.action_clip, self.config.action_scaling)
 
     # -- checkpoint state ------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:

@@ -6,9 +6,13 @@ must not move a single float (a refactor), on the same machine, and compare the 
 
 Every arm trains on Hopper (the stacked numpy paths, grid mode with the runs of a task
 stacked, and each run alone) and PPO and A2C on CartPole (the autograd paths). A run's
-fingerprint is the SHA-256 of everything it recorded except wall-clock measurements, keyed
-by its directory name, which carries the config hash. Floating point differs between
-machines: compare files made on one machine only.
+fingerprint is the SHA-256 of everything it recorded except wall-clock measurements and the
+label the arm was asked for by (`ppo_clip` and `ppo_clip:clip_eps=0.2` are one config, one
+directory, one set of numbers), keyed by its directory name, which carries the config hash.
+Floating point differs between machines: compare files made on one machine only.
+
+Across a rename (an arm's configuration moved to a new name that keeps its record name,
+algorithms.RECORD_NAMES), give each side its own names with --arms: the directories match.
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ from suite import run  # noqa: E402
 from suite.store import TIMING_KEYS, read_csv  # noqa: E402
 
 WALL_CLOCK_COLUMNS = {"time_elapsed", "steps_per_second"}
-ARMS = "ppo_clip,ppo_klpen,ppo_kl_fixed,ppo_noclip,vpg,a2c,trpo,npg"
-GRIDS = [  # (algos, tasks, seeds, steps, group_size)
-    (ARMS, "Hopper", 2, 3 * 2048, 11),
-    (ARMS, "Hopper", 1, 3 * 2048, 1),
-    ("ppo_clip,a2c", "CartPole-v1", 1, 3 * 2048, 11),
-]
+ARMS = ("ppo_clip,ppo_klpen,ppo_kl_fixed,ppo_noclip,ppo_clip:preset=ppo1,ppo_noclip:preset=ppo1,vpg,vpg_section4,"
+        "a2c,a2c_sb3,trpo,npg")
+LABEL_KEYS = {"arm_label", "overrides"}  # how the arm was asked for, not what it computed
+
+
+def grids(arms: str) -> list[tuple]:
+    """(algos, tasks, seeds, steps, group_size) of each grid fingerprinted."""
+    return [(arms, "Hopper", 2, 3 * 2048, 11), (arms, "Hopper", 1, 3 * 2048, 1),
+            ("ppo_clip,a2c", "CartPole-v1", 1, 3 * 2048, 11)]
 
 
 def records(run_path: Path) -> str:
@@ -40,17 +47,17 @@ def records(run_path: Path) -> str:
     config = json.loads((run_path / "config.json").read_text())
     progress = [{k: v for k, v in row.items() if k not in WALL_CLOCK_COLUMNS}
                 for row in read_csv(run_path / "progress.csv")]
-    text = json.dumps({"result": {k: v for k, v in result.items() if k not in TIMING_KEYS},
-                       "config": {k: v for k, v in config.items() if k != "environment"},
+    text = json.dumps({"result": {k: v for k, v in result.items() if k not in {*TIMING_KEYS, *LABEL_KEYS}},
+                       "config": {k: v for k, v in config.items() if k != "environment" and k not in LABEL_KEYS},
                        "progress": progress, "episodes": read_csv(run_path / "episodes.csv")},
                       sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def fingerprint() -> dict[str, str]:
+def fingerprint(arms: str = ARMS) -> dict[str, str]:
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for k, (algos, tasks, seeds, steps, group_size) in enumerate(GRIDS):
+        for k, (algos, tasks, seeds, steps, group_size) in enumerate(grids(arms)):
             runs_dir = Path(tmp) / f"grid{k}"
             frame = run(algos=algos, tasks=tasks, seeds=seeds, steps=steps, runs_dir=runs_dir, workers=1,
                         group_size=group_size, display="none")
@@ -66,8 +73,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="where to write the fingerprints (JSON)")
     parser.add_argument("--compare", help="fingerprints made before, to check against")
+    parser.add_argument("--arms", default=ARMS, help=f"the arms trained on Hopper (default {ARMS})")
     args = parser.parse_args()
-    prints = fingerprint()
+    prints = fingerprint(args.arms)
     Path(args.out).write_text(json.dumps(prints, indent=1, sort_keys=True) + "\n")
     print(f"{len(prints)} runs fingerprinted into {args.out}")
     if not args.compare:

@@ -19,7 +19,8 @@ import numpy as np
 from .ablation import paired_differences, toggle_effects
 from .errors import SuiteError
 from .presets import COMPARISONS, FIGURE3, PAPER_SEEDS, PAPER_STEPS, PRESETS, Comparison
-from .scores import DATA, normalize, paper_table1, run_table
+from .ranking import Scores, for_comparison, profile_differences
+from .scores import DATA, normalize, paper_table1, random_scores, run_table
 from .stats import (
     REPS,
     STATS_SEED,
@@ -108,6 +109,8 @@ def _render(frame, runs_dir, out: Path, mode: str, seed: int, budget: int | None
     parts.append("")
     for comparison in COMPARISONS:
         parts += _comparison_section(frame, comparison, steps, mode, seed, out)
+    if steps == PAPER_STEPS:
+        parts += _profiles_section(frame, seed)
     parts += ["## Raw scores per task, every arm in the runs dir", "",
               "Mean ± sample standard deviation (ddof = 1) over seeds of each run's score; n = complete runs.",
               "", per_task_markdown(per_task(frame)), ""]
@@ -134,12 +137,14 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
              f"stratified-bootstrap CI (2000 resamples, seed {seed}); rank 1 = best."
              + (" The paper's values are on -v1 tasks with the paper's own implementation." if paper else ""), "",
              comparison_markdown(table, mode), ""]
-    if paper is not None:
+    ranking, uncertainty = for_comparison(runs, comparison, random_scores(), paper, seed=seed)
+    if paper is not None and ranking is None:
         rho = rank_correlation(table)
         parts += [f"Spearman rank correlation between our scores and the paper's: rho = {rho[0]:.2f} over the "
                   f"{rho[1]} settings whose runs are all scored." if rho else
                   "Spearman rank correlation with the paper: not computed until at least three settings have "
                   "all their runs scored.", ""]
+    parts += [uncertainty, ""]
     parts += ["Per task (mean normalized score over seeds; each task's best setting = 1):", "",
               per_task_normalized_markdown(per_task_normalized(runs)), "",
               f"Normalization tops ({mode}): " + ", ".join(f"{t} {v:.1f}" for t, v in sorted(tops.items())), ""]
@@ -151,8 +156,58 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
                   f"of {plots.CURVE_POINTS} step bins); the band is a bootstrap 95% confidence interval of that "
                   f"mean over seeds ({plots.BAND_REPS} resamples). Also as SVG: `{Path(name).with_suffix('.svg')}`.",
                   "", *_published_section(runs, at_paper_budget)]
+    parts += _extras_section(frame, comparison, tops, mode)
     parts += _rliable_section(runs, comparison, mode, seed, out)
     return parts
+
+
+def _extras_section(frame, comparison: Comparison, tops: dict[str, float], mode: str) -> list[str]:
+    """The comparison's extra rows (configurations kept beside it, not the paper's),
+    normalized by the comparison's tops, which they never move."""
+    if not comparison.extras:
+        return []
+    extra = Comparison(comparison.name + "-extras", comparison.title, comparison.extras)
+    runs = in_comparison(frame, extra)
+    runs = runs[runs["task"].isin(list(tops))]
+    if runs.empty:
+        return []
+    normalized, _ = normalize(runs, "reference", references=tops) if mode == "paper" else normalize(runs, mode)
+    table = comparison_table(normalized)
+    lines = [[r.setting, f"{fmt(r.score)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]", r.runs] for r in table.itertuples()]
+    return [f"Kept beside {comparison.title.split(':')[0]}, outside its normalization: earlier configurations "
+            "with their committed records, each normalized by the tops above (they never move them):", "",
+            markdown_table(["configuration", "mean normalized [95% CI]", "runs"], lines), ""]
+
+
+def _profiles_section(frame, seed: int) -> list[str]:
+    """Table 1 three ways: the paper's column, ours under ppo1's code and under ppo2's, and
+    what the code-level choices do to each setting."""
+    from .presets import TABLE1, TABLE1_PPO1
+
+    randoms = random_scores()
+    sides = [Scores.from_frame(in_comparison(frame, c), randoms) for c in (TABLE1_PPO1, TABLE1)]
+    if any(len(s.settings) < len(TABLE1.rows) or not s.complete() for s in sides):
+        done = [int(np.isfinite(s.raw).sum()) for s in sides]
+        return ["## Table 1 three ways: the paper, its own code (ppo1), ppo2's code-level choices", "",
+                f"Shown once both tables are complete (scored runs so far: ppo1 {done[0]}, ppo2 {done[1]}).", ""]
+    paper = paper_table1()
+    tables = []
+    for comparison in (TABLE1_PPO1, TABLE1):
+        runs, _ = comparison_results(frame, comparison)
+        tables.append(comparison_table(runs, paper=paper, seed=seed).set_index("setting"))
+    diff = profile_differences(*sides, seed=seed).set_index("setting")
+    lines = []
+    for name, _ in TABLE1.rows:
+        one, two, d = tables[0].loc[name], tables[1].loc[name], diff.loc[name]
+        lines.append([name, f"{paper[name]:.2f} ({int(one['paper_rank'])})",
+                      f"{fmt(one['score'])} [{fmt(one['ci_low'])}, {fmt(one['ci_high'])}] ({int(one['rank'])})",
+                      f"{fmt(two['score'])} [{fmt(two['ci_low'])}, {fmt(two['ci_high'])}] ({int(two['rank'])})",
+                      f"{d['difference']:+.2f} [{d['ci_low']:+.2f}, {d['ci_high']:+.2f}]"])
+    return ["## Table 1 three ways: the paper, its own code (ppo1), ppo2's code-level choices", "",
+            "Each column normalized among its own 11 settings (rank in parentheses); the last column is ppo1 minus "
+            "ppo2 with both tables normalized together (each task's best of the 22 = 1), 95% stratified-bootstrap "
+            "interval: what the code-level choices do to each surrogate.", "",
+            markdown_table(["setting", "paper (-v1)", "ours, ppo1", "ours, ppo2", "ppo1 - ppo2"], lines), ""]
 
 
 def _published_section(runs, at_paper_budget: bool) -> list[str]:

@@ -52,7 +52,7 @@ class RunSpec:
 
     @property
     def key(self) -> str:
-        return f"{self.task}/{self.arm.name}-{self.run_hash}/seed{self.seed}"
+        return f"{self.task}/{self.arm.record_name}-{self.run_hash}/seed{self.seed}"
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -60,7 +60,7 @@ class RunSpec:
         return {"task": self.task, "config_hash": self.run_hash, "seed": self.seed}
 
     def config_record(self) -> dict[str, Any]:
-        return {"task": self.task, "arm": self.arm.name, "arm_label": self.arm.label,
+        return {"task": self.task, "arm": self.arm.record_name, "arm_label": self.arm.label,
                 "optimizations": self.arm.optimizations,
                 "algorithm": self.arm.algorithm.__name__, "overrides": dict(self.arm.overrides),
                 "config": config_dict(self.arm.config), "config_hash": self.run_hash,

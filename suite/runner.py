@@ -147,7 +147,7 @@ def _finish(spec: RunSpec, record: RunRecord, trainer: Trainer, logger: RecordLo
         return {"status": "partial", "iteration": trainer.iteration, "steps": trainer.global_step}
     returns = [e["return"] for e in logger.episodes]
     result = {
-        "status": status, "task": spec.task, "arm": spec.arm.name, "arm_label": spec.arm.label,
+        "status": status, "task": spec.task, "arm": spec.arm.record_name, "arm_label": spec.arm.label,
         "config_hash": spec.run_hash, "seed": spec.seed, "steps": trainer.global_step,
         "iterations": trainer.iteration, "episodes": len(returns),
         "score": float(np.mean(returns[-SCORE_EPISODES:])) if returns else float("nan"),
@@ -169,7 +169,7 @@ def _finish(spec: RunSpec, record: RunRecord, trainer: Trainer, logger: RecordLo
 
 def run_note(spec: RunSpec, status: str, error: str, **extra) -> dict[str, Any]:
     """A result naming its run, with a status and an error (a failure; a run busy elsewhere)."""
-    return {"status": status, "task": spec.task, "arm": spec.arm.name, "arm_label": spec.arm.label,
+    return {"status": status, "task": spec.task, "arm": spec.arm.record_name, "arm_label": spec.arm.label,
             "config_hash": spec.run_hash, "seed": spec.seed, "error": error, **extra}
 
 

@@ -24,8 +24,12 @@ PINNED_RUN_HASHES = {  # arm -> run directory hash at 1M steps
     "ppo_kl_fixed:beta=3.0": "35bd5f35",
     "ppo_kl_fixed:beta=10.0": "6b7ef312",
     "trpo": "60892d04",
-    "a2c": "7758262a",  # reward normalization as rl-baselines3-zoo's `normalize: true` (issue 17)
-    "vpg": "cd9b2606",
+    # SB3 defaults with rl-zoo's `normalize: true` (issue 17), recorded as `a2c`; the section 4
+    # step-size rule, recorded as `vpg`: both names moved to the cited configurations (issue 22)
+    "a2c_sb3": "7758262a",
+    "vpg_section4": "cd9b2606",
+    "a2c": "7fad71cf",  # Tianshou's MuJoCo-tuned A2C (issue 22)
+    "vpg": "d9acb93a",  # hw4's adaptive step size (issue 22)
     # Table 1 under openai/baselines ppo1's code-level choices (issue 26)
     "ppo_noclip:preset=ppo1": "dbdfa77f",
     "ppo_clip:preset=ppo1:clip_eps=0.1": "8b1abeb0",
@@ -44,13 +48,13 @@ PINNED_RUN_HASHES = {  # arm -> run directory hash at 1M steps
 def test_paper_preset_is_both_table1s_and_figure3_with_pinned_hashes():
     paper = PRESETS["paper"]
     specs = plan(paper["algos"], paper["tasks"], paper["seeds"], paper["steps"])
-    assert len(specs) == 525 and len({s.key for s in specs}) == 525
+    assert len(specs) == 567 and len({s.key for s in specs}) == 567
     assert {s.arm.label: s.run_hash for s in specs} == PINNED_RUN_HASHES
     # Figure 3's ppo_clip is Table 1's eps = 0.2: one config, one set of runs
-    assert distinct_arms(FIGURE3, TABLE1)[0] == "ppo_clip" and len(distinct_arms(TABLE1, FIGURE3)) == 14
+    assert distinct_arms(FIGURE3, TABLE1)[0] == "ppo_clip" and len(distinct_arms(TABLE1, FIGURE3)) == 16
     table1 = {s.key for s in plan(PRESETS["table1"]["algos"], seeds=3)}
     figure3 = {s.key for s in plan(PRESETS["figure3"]["algos"], seeds=3)}
-    assert (len(table1), len(figure3), len(table1 & figure3)) == (231, 84, 21)
+    assert (len(table1), len(figure3), len(table1 & figure3)) == (231, 126, 21)
     ppo1 = {s.key for s in plan(PRESETS["table1_ppo1"]["algos"], seeds=3)}
     assert len(ppo1) == 231 and not ppo1 & (table1 | figure3)
     assert table1 | figure3 | ppo1 == {s.key for s in specs}
@@ -59,7 +63,7 @@ def test_paper_preset_is_both_table1s_and_figure3_with_pinned_hashes():
 
 def test_paper_preset_dry_run_counts(tmp_path, capsys):
     assert main(["run", "--preset", "paper", "--dry-run", "--runs-dir", str(tmp_path / "runs")]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("525 runs (525 missing)")
+    assert capsys.readouterr().out.splitlines()[-1].startswith("567 runs (567 missing)")
     assert not (tmp_path / "runs").exists()
 
 

@@ -1,0 +1,335 @@
+"""How sure a ranking is: the uncertainty of a comparison's order, from its raw scores.
+
+A comparison's rows (settings) are ranked by their mean normalized score over tasks x
+seeds, each task normalized as the paper did (random = 0, the best setting's mean = 1). A
+bootstrap resample draws, within each (task, setting), that cell's seeds with replacement,
+then normalizes again (the best setting of a resample is the new 1), so every statistic
+below carries the uncertainty of the normalization as well as of the scores:
+
+- rank correlations with the paper's column (Spearman's rho, Kendall's tau), point and 95%
+  percentile interval;
+- each setting's probability of ranking first, in the top 3, and last;
+- every pairwise difference of mean normalized scores with its interval, and how many
+  intervals exclude 0;
+- Friedman's test of "the settings differ at all" (blocks: tasks; per block the settings'
+  mean normalized scores);
+- the rho that "no-clip last, the other settings in random order" gives, exactly: with our
+  ranks a permutation, Spearman's rho is linear in them, so its expectation is the rho of
+  their expected ranks over the permutations' fixed spread;
+- per task, whether it separates the settings at all (Kruskal-Wallis over the seeds' scores;
+  a task where every run scores the same separates nothing);
+- the seeds per task a difference of a given size would need (two-sided 5%, power 80%).
+
+Resamples are drawn from a numpy Generator with the fixed STATS_SEED, REPS of them (the
+count rliable's intervals use here too), so a table is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from itertools import combinations
+
+import numpy as np
+
+from .stats import REPS, STATS_SEED
+
+
+@dataclass
+class Scores:
+    """Raw scores [settings, tasks, seeds] (NaN where a run is missing) and the random
+    policy's score per task."""
+
+    settings: list[str]
+    tasks: list[str]
+    raw: np.ndarray
+    random: np.ndarray  # [tasks]
+
+    @classmethod
+    def from_frame(cls, runs, randoms: dict[str, float]) -> Scores:
+        """From a comparison's runs (`row`, `task`, `seed`, `score`; tables.in_comparison)."""
+        settings = list(dict.fromkeys(runs["row"]))
+        tasks = sorted(runs["task"].unique())
+        scored = runs[runs["score"].notna()]
+        seeds = sorted(scored["seed"].unique())
+        raw = np.full((len(settings), len(tasks), max(len(seeds), 1)), np.nan)
+        for r in scored.itertuples():
+            raw[settings.index(r.row), tasks.index(r.task), seeds.index(r.seed)] = r.score
+        return cls(settings, tasks, raw, np.array([randoms[t] for t in tasks], dtype=float))
+
+    def complete(self) -> bool:
+        return bool(np.isfinite(self.raw).all())
+
+
+def normalized_means(raw: np.ndarray, random: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean normalized score per setting [S], per setting and task [S, K]) of raw scores
+    [..., S, K, N]: each task's best setting mean = 1, random = 0 (leading axes: resamples)."""
+    cell = np.nanmean(raw, axis=-1)  # [..., S, K]
+    top = cell.max(axis=-2, keepdims=True)
+    per_task = (cell - random) / (top - random)
+    return per_task.mean(axis=-1), per_task
+
+
+def resample(raw: np.ndarray, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """[reps, S, K, N]: each (setting, task) cell's seeds drawn with replacement."""
+    n = raw.shape[-1]
+    picks = rng.integers(0, n, size=(reps, *raw.shape))
+    return np.take_along_axis(np.broadcast_to(raw, (reps, *raw.shape)), picks, axis=-1)
+
+
+def ranks_of(means: np.ndarray) -> np.ndarray:
+    """1 = best, along the last axis (ties share the lower rank, as pandas' 'min')."""
+    from scipy.stats import rankdata
+
+    return rankdata(-means, axis=-1, method="min")
+
+
+def _correlations(ours: np.ndarray, paper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spearman's rho and Kendall's tau (tau-b) of each row of `ours` [R, S] against `paper` [S]."""
+    from scipy.stats import kendalltau, rankdata
+
+    a = rankdata(ours, axis=-1)
+    b = rankdata(paper)
+    a_c, b_c = a - a.mean(-1, keepdims=True), b - b.mean()
+    rho = (a_c * b_c).sum(-1) / np.sqrt((a_c**2).sum(-1) * (b_c**2).sum())
+    tau = np.array([kendalltau(row, paper).statistic for row in ours])
+    return rho, tau
+
+
+def null_rho(paper: np.ndarray, fixed: dict[int, int]) -> float:
+    """E[Spearman's rho against `paper`] when the settings in `fixed` (index -> our rank in
+    ascending order of score, 1 = lowest, as the paper's values are ranked) hold those
+    ranks and the others take the remaining ranks in uniformly random order.
+    Our ranks are a permutation of 1..S whatever the order, so their mean and spread are
+    fixed and rho is linear in them: E[rho] = rho computed with each free setting at the
+    mean of the free ranks (over the permutation's own spread)."""
+    from scipy.stats import rankdata
+
+    s = len(paper)
+    b = rankdata(paper)
+    free_ranks = [r for r in range(1, s + 1) if r not in fixed.values()]
+    expected = np.array([fixed.get(i, np.mean(free_ranks)) for i in range(s)], dtype=float)
+    ranks = np.arange(1, s + 1, dtype=float)
+    spread = np.sqrt(((ranks - ranks.mean()) ** 2).sum())
+    b_c = b - b.mean()
+    return float(((expected - expected.mean()) * b_c).sum() / (spread * np.sqrt((b_c**2).sum())))
+
+
+def seeds_needed(difference: float, run_std: float, tasks: int, alpha: float = 0.05, power: float = 0.8) -> int:
+    """Seeds per task for a two-sided test at `alpha` to detect a difference of mean
+    normalized scores with `power`, runs of std `run_std` (normal approximation)."""
+    from scipy.stats import norm
+
+    if difference <= 0:
+        return math.inf
+    z = norm.ppf(1 - alpha / 2) + norm.ppf(power)
+    runs = 2 * (z * run_std / difference) ** 2
+    return max(2, math.ceil(runs / tasks))
+
+
+@dataclass
+class Ranking:
+    settings: list[str]
+    tasks: list[str]
+    means: np.ndarray  # [S] point estimates
+    ranks: np.ndarray  # [S]
+    p_first: np.ndarray
+    p_top3: np.ndarray
+    p_last: np.ndarray
+    pairs: list[tuple[str, str, float, float, float]]  # (a, b, mean a - b, low, high)
+    friedman: tuple[float, float]  # (statistic, p) over every setting
+    friedman_others: tuple[float, float] | None  # the same without the outlier setting
+    task_separates: dict[str, tuple[bool, str]]  # among every setting
+    task_separates_others: dict[str, tuple[bool, str]]  # among the settings other than the outlier
+    run_std: float  # pooled std of a run's normalized score about its cell mean
+    reps: int
+    seed: int
+    seeds: int  # per (setting, task)
+    paper: np.ndarray | None = None
+    rho: tuple[float, float, float] | None = None  # point, low, high
+    tau: tuple[float, float, float] | None = None
+    rho_null: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def resolved(self) -> int:
+        return sum(1 for *_, lo, hi in self.pairs if lo > 0 or hi < 0)
+
+
+def rank_uncertainty(scores: Scores, paper: dict[str, float] | None = None, reps: int = REPS,
+                     seed: int = STATS_SEED, last_fixed: str | None = "No clipping or penalty") -> Ranking:
+    """Every statistic of the module docstring for one comparison's complete scores."""
+    from scipy.stats import friedmanchisquare, kruskal
+
+    if not scores.complete():
+        raise ValueError("rank uncertainty needs every (setting, task, seed) scored")
+    rng = np.random.default_rng(seed)
+    means, per_task = normalized_means(scores.raw, scores.random)
+    boot_means, _ = normalized_means(resample(scores.raw, reps, rng), scores.random)  # [reps, S]
+    boot_ranks = ranks_of(boot_means)
+    s = len(scores.settings)
+    pairs = []
+    for i, j in combinations(range(s), 2):
+        diff = boot_means[:, i] - boot_means[:, j]
+        pairs.append((scores.settings[i], scores.settings[j], float(means[i] - means[j]),
+                      float(np.percentile(diff, 2.5)), float(np.percentile(diff, 97.5))))
+    others = [i for i, name in enumerate(scores.settings) if name != last_fixed]
+    cell = scores.raw
+
+    def friedman(rows: list[int]) -> tuple[float, float]:
+        if len(rows) < 3:
+            return (np.nan, np.nan)
+        stat, p = friedmanchisquare(*per_task[rows])
+        return float(stat), float(p)
+
+    def separation(rows: list[int]) -> dict[str, tuple[bool, str]]:
+        found = {}
+        for k, task in enumerate(scores.tasks):
+            values = [cell[i, k] for i in rows]
+            if np.ptp(np.concatenate(values)) == 0:
+                found[task] = (False, "every run scores the same")
+                continue
+            pk = kruskal(*values).pvalue
+            found[task] = (bool(pk < 0.05), f"p = {pk:.3f}")
+        return found
+
+    # spread of a run's normalized score about its cell's mean, pooled over cells
+    top = np.nanmean(cell, axis=-1).max(axis=0)
+    run_norm = (cell - scores.random[None, :, None]) / (top - scores.random)[None, :, None]
+    resid = run_norm - run_norm.mean(axis=-1, keepdims=True)
+    dof = run_norm.size - run_norm.shape[0] * run_norm.shape[1]
+    run_std = float(np.sqrt((resid**2).sum() / dof)) if dof > 0 else float("nan")
+    has_outlier = len(others) < s
+    ranking = Ranking(scores.settings, scores.tasks, means, ranks_of(means), (boot_ranks == 1).mean(0),
+                      (boot_ranks <= 3).mean(0), (boot_ranks == s).mean(0), pairs, friedman(list(range(s))),
+                      friedman(others) if has_outlier else None, separation(list(range(s))),
+                      separation(others) if has_outlier else {}, run_std, reps, seed, scores.raw.shape[-1])
+    if paper is not None and all(name in paper for name in scores.settings):
+        column = np.array([paper[name] for name in scores.settings])
+        rho, tau = _correlations(means[None], column)
+        boot_rho, boot_tau = _correlations(boot_means, column)
+        ranking.paper = column
+        ranking.rho = (float(rho[0]), float(np.percentile(boot_rho, 2.5)), float(np.percentile(boot_rho, 97.5)))
+        ranking.tau = (float(tau[0]), float(np.percentile(boot_tau, 2.5)), float(np.percentile(boot_tau, 97.5)))
+        if last_fixed in scores.settings:
+            ranking.rho_null = null_rho(column, {scores.settings.index(last_fixed): 1})
+    return ranking
+
+
+def fmt(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def ranking_markdown(r: Ranking, exclude_from_pairs: str | None = "No clipping or penalty") -> str:
+    """The uncertainty of one comparison's ranking, as markdown, with what it can and cannot
+    conclude in plain words."""
+    from .tables import markdown_table
+
+    s = len(r.settings)
+    lines = [f"How sure this ranking is ({r.reps} stratified bootstrap resamples of seeds within each task and "
+             f"setting, renormalized each time; seed {r.seed}):", ""]
+    rows = [[name, fmt(r.means[i]), str(int(r.ranks[i])), fmt(r.p_first[i]), fmt(r.p_top3[i]), fmt(r.p_last[i])]
+            for i, name in enumerate(r.settings)]
+    lines += [markdown_table(["setting", "mean", "rank", "P(rank 1)", "P(top 3)", "P(last)"], rows), ""]
+    total = len(r.pairs)
+    middle = [p for p in r.pairs if exclude_from_pairs not in (p[0], p[1])]
+    middle_resolved = sum(1 for *_, lo, hi in middle if lo > 0 or hi < 0)
+    lines.append(f"- Pairwise differences whose 95% interval excludes 0: {r.resolved} of {total}"
+                 + (f"; among the {s - 1} settings other than '{exclude_from_pairs}': {middle_resolved} of "
+                    f"{len(middle)}." if exclude_from_pairs in r.settings else "."))
+    stat, p = r.friedman
+    lines.append(f"- Friedman test over the {len(r.tasks)} tasks (do the settings differ at all?): "
+                 f"chi2 = {stat:.2f}, p = {p:.3g}"
+                 + (f"; without '{exclude_from_pairs}': chi2 = {r.friedman_others[0]:.2f}, "
+                    f"p = {r.friedman_others[1]:.3g}." if r.friedman_others else "."))
+    if r.rho is not None:
+        lines.append(f"- Against the paper's column: Spearman's rho = {fmt(r.rho[0])} [{fmt(r.rho[1])}, "
+                     f"{fmt(r.rho[2])}], Kendall's tau = {fmt(r.tau[0])} [{fmt(r.tau[1])}, {fmt(r.tau[2])}].")
+        if r.rho_null is not None:
+            lines.append(f"- '{exclude_from_pairs}' last and the others in random order would give rho = "
+                         f"{fmt(r.rho_null)} on average.")
+    for found, among in ((r.task_separates, "the settings"),
+                         (r.task_separates_others, f"the settings other than '{exclude_from_pairs}'")):
+        if not found:
+            continue
+        yes = [f"{t} ({why})" for t, (sep, why) in found.items() if sep]
+        no = [f"{t} ({why})" for t, (sep, why) in found.items() if not sep]
+        lines.append(f"- Tasks that separate {among} (Kruskal-Wallis over the seeds' scores, p < 0.05): "
+                     + (", ".join(yes) if yes else "none") + "; that do not: " + (", ".join(no) if no else "none")
+                     + ".")
+    gaps = sorted(abs(d) for a, b, d, *_ in middle) if middle else sorted(abs(p[2]) for p in r.pairs)
+    typical = float(np.median(gaps)) if gaps else float("nan")
+    seeds = r.reps and seeds_needed(typical, r.run_std, len(r.tasks))
+    lines.append(f"- A run's normalized score varies with std {fmt(r.run_std)} about its cell's mean; the median "
+                 f"gap between two settings{' other than ' + repr(exclude_from_pairs) if middle else ''} is "
+                 f"{typical:.3f}: telling such a pair apart (5% two-sided, power 80%) would take about {seeds} "
+                 f"seeds per task.")
+    lines += ["", "In plain words: " + plain_words(r, exclude_from_pairs), ""]
+    return "\n".join(lines)
+
+
+def for_comparison(runs, comparison, randoms: dict[str, float], paper: dict[str, float] | None = None,
+                   reps: int = REPS, seed: int = STATS_SEED) -> tuple[Ranking | None, str]:
+    """(the ranking's uncertainty, its markdown) for a comparison's runs, or (None, why not)
+    while a run is missing or unscored."""
+    outlier = "No clipping or penalty" if comparison.paper_table1 else None
+    scores = Scores.from_frame(runs, randoms)
+    expected = len(comparison.rows)
+    if len(scores.settings) < expected or not scores.complete() or scores.raw.shape[-1] < 2:
+        return None, ("How sure this ranking is: computed once every run of every setting is scored "
+                      f"({int(np.isfinite(scores.raw).sum())} scored so far).")
+    ranking = rank_uncertainty(scores, paper, reps, seed, last_fixed=outlier)
+    return ranking, ranking_markdown(ranking, outlier)
+
+
+def profile_differences(a: Scores, b: Scores, reps: int = REPS, seed: int = STATS_SEED):
+    """Per setting, the mean normalized score under profile `a` minus under profile `b`, with
+    its 95% stratified-bootstrap interval. The two tables are normalized together here (each
+    task's best of all 2S settings = 1), so the difference means the same on both sides;
+    each table's own columns keep their own normalization. Returns a DataFrame."""
+    import pandas as pd
+
+    if a.settings != b.settings or a.tasks != b.tasks:
+        raise ValueError("profile differences need the same settings and tasks on both sides")
+    n = min(a.raw.shape[-1], b.raw.shape[-1])
+    joint = np.concatenate([a.raw[..., :n], b.raw[..., :n]])
+    s = len(a.settings)
+    means, _ = normalized_means(joint, a.random)
+    boot, _ = normalized_means(resample(joint, reps, np.random.default_rng(seed)), a.random)
+    diff = boot[:, :s] - boot[:, s:]
+    return pd.DataFrame({"setting": a.settings, "difference": means[:s] - means[s:],
+                         "ci_low": np.percentile(diff, 2.5, axis=0), "ci_high": np.percentile(diff, 97.5, axis=0)})
+
+
+def plain_words(r: Ranking, outlier: str | None) -> str:
+    """What the data can and cannot conclude."""
+    said = []
+    if outlier in r.settings:
+        i = r.settings.index(outlier)
+        others_resolved = all((lo > 0 or hi < 0) for a, b, d, lo, hi in r.pairs if outlier in (a, b))
+        if r.p_last[i] > 0.95 and others_resolved:
+            said.append(f"'{outlier}' is last, and every other setting is ahead of it beyond the noise.")
+        else:
+            said.append(f"'{outlier}' is last with probability {fmt(r.p_last[i])}.")
+    middle = [q for q in r.pairs if outlier not in (q[0], q[1])]
+    resolved = sum(1 for *_, lo, hi in middle if lo > 0 or hi < 0)
+    if r.friedman_others is not None and r.friedman_others[1] >= 0.05:
+        said.append(f"Whether the other settings differ at all is not shown (Friedman p = "
+                    f"{r.friedman_others[1]:.2f}).")
+    if middle and resolved == 0:
+        said.append("Among the other settings no difference is resolved: their order is noise at this many seeds.")
+    elif middle:
+        said.append(f"Among the other settings {resolved} of {len(middle)} differences are resolved.")
+    best = int(np.argmax(r.p_first))
+    if r.seeds <= 5:
+        said.append(f"With {r.seeds} seeds a cell's bootstrap knows {r.seeds} values, so its intervals run narrow: a "
+                    "pair it resolves is a candidate, and the rank test, which does not lean on it, is the one to "
+                    "believe.")
+    said.append(f"The most likely best is '{r.settings[best]}', with probability {fmt(r.p_first[best])}"
+                + (": no setting is reliably first." if r.p_first[best] < 0.8 else "."))
+    if r.rho is not None:
+        low, high = r.rho[1], r.rho[2]
+        said.append(f"The rank correlation with the paper lies anywhere in [{fmt(low)}, {fmt(high)}]"
+                    + (f", which includes what 'no-clip last, the rest random' gives ({fmt(r.rho_null)})."
+                       if r.rho_null is not None and low <= r.rho_null <= high else "."))
+    return " ".join(said)

@@ -1,0 +1,98 @@
+"""How sure a ranking is (suite/ranking.py), against answers known by hand."""
+
+from itertools import permutations
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from suite.ranking import Scores, normalized_means, null_rho, profile_differences, rank_uncertainty, seeds_needed
+
+TASKS = ["A-v0", "B-v0", "C-v0"]
+
+
+def scores(cell_means: list[float], noise: float = 0.0, seeds: int = 3, seed: int = 0) -> Scores:
+    """Settings s0..sS-1 with the given mean raw score on every task (random policy 0)."""
+    rng = np.random.default_rng(seed)
+    raw = np.array(cell_means, dtype=float)[:, None, None] + noise * rng.standard_normal(
+        (len(cell_means), len(TASKS), seeds))
+    return Scores([f"s{i}" for i in range(len(cell_means))], TASKS, raw, np.zeros(len(TASKS)))
+
+
+def test_normalization_of_a_resample_puts_the_best_at_one():
+    means, per_task = normalized_means(np.array([[[10.0, 30.0]], [[40.0, 40.0]]]), np.array([0.0]))
+    np.testing.assert_allclose(per_task[:, 0], [0.5, 1.0])
+    np.testing.assert_allclose(means, [0.5, 1.0])
+
+
+def test_identical_rankings_give_rho_one_and_a_certain_order():
+    s = scores([100, 80, 60, 40, 20], noise=0.1)
+    paper = {f"s{i}": v for i, v in enumerate([0.9, 0.7, 0.5, 0.3, 0.1])}
+    r = rank_uncertainty(s, paper, reps=500, last_fixed=None)
+    assert r.rho == pytest.approx((1.0, 1.0, 1.0)) and r.tau == pytest.approx((1.0, 1.0, 1.0))
+    np.testing.assert_array_equal(r.p_first, [1, 0, 0, 0, 0])
+    np.testing.assert_array_equal(r.p_last, [0, 0, 0, 0, 1])
+    assert r.resolved == 10 and r.friedman[1] < 0.05
+    assert all(sep for sep, _ in r.task_separates.values())
+
+
+def test_reversed_ranking_gives_rho_minus_one():
+    s = scores([20, 40, 60, 80, 100], noise=0.1)
+    paper = {f"s{i}": v for i, v in enumerate([0.9, 0.7, 0.5, 0.3, 0.1])}
+    assert rank_uncertainty(s, paper, reps=200, last_fixed=None).rho[0] == pytest.approx(-1.0)
+
+
+def test_fixed_seed_bootstrap_is_reproducible_and_the_seed_matters():
+    s = scores([50, 49, 48, 47], noise=5.0)
+    a, b = (rank_uncertainty(s, reps=300, seed=3, last_fixed=None) for _ in range(2))
+    np.testing.assert_array_equal(a.p_first, b.p_first)
+    assert a.pairs == b.pairs
+    c = rank_uncertainty(s, reps=300, seed=4, last_fixed=None)
+    assert a.pairs != c.pairs
+
+
+def test_indistinguishable_settings_are_not_resolved():
+    """Equal means, noise only: no setting is reliably first and Friedman does not reject."""
+    s = scores([50, 50, 50, 50, 50, 50], noise=10.0, seeds=3, seed=1)
+    r = rank_uncertainty(s, reps=1000, last_fixed=None)
+    assert r.p_first.max() < 0.8 and r.friedman[1] > 0.05
+    assert not any(sep for sep, _ in r.task_separates.values())
+
+
+def test_null_rho_by_hand_on_three_settings():
+    """Paper A > B > C; C fixed lowest; A, B in random order: rho is 1 (A above B) or
+    1 - 6 x 2 / (3 x 8) = 0.5, on average 0.75."""
+    assert null_rho(np.array([0.9, 0.5, 0.1]), {2: 1}) == pytest.approx(0.75)
+
+
+def test_null_rho_equals_the_average_over_every_permutation_with_ties():
+    paper = np.array([-0.4, 0.7, 0.8, 0.7, 0.6, 0.75])  # a tie, as the paper's column has
+    fixed = {0: 1}
+    rhos = []
+    for perm in permutations(range(2, 7)):
+        ours = np.empty(6)
+        ours[0] = 1
+        ours[1:] = perm
+        rhos.append(spearmanr(ours, paper).statistic)
+    assert null_rho(paper, fixed) == pytest.approx(np.mean(rhos), abs=1e-12)
+
+
+def test_seeds_needed_matches_the_normal_approximation():
+    # 2 (1.95996 + 0.84162)^2 (0.2 / 0.1)^2 = 62.8 runs per arm: 63 seeds on one task, 7 on nine
+    assert seeds_needed(0.1, 0.2, tasks=1) == 63
+    assert seeds_needed(0.1, 0.2, tasks=9) == 7
+    assert seeds_needed(0.0, 0.2, tasks=1) == float("inf")
+
+
+def test_profile_difference_of_a_table_with_itself_is_zero_and_a_shift_shows():
+    s = scores([100, 80, 60], noise=2.0)
+    same = profile_differences(s, s, reps=300)
+    np.testing.assert_allclose(same["difference"], 0.0, atol=1e-12)
+    assert ((same["ci_low"] <= 0) & (same["ci_high"] >= 0)).all()
+    better = Scores(s.settings, s.tasks, s.raw + np.array([20.0, 0.0, 0.0])[:, None, None], s.random)
+    moved = profile_differences(better, s, reps=300).set_index("setting")
+    # each task's joint top is the better s0's cell mean (about 120): s0 gains 20 / top, the others nothing
+    tops = better.raw[0].mean(-1)
+    assert moved.loc["s0", "difference"] == pytest.approx(np.mean(20 / tops), rel=1e-12)
+    assert moved.loc["s0", "ci_low"] > 0
+    assert moved.loc["s1", "difference"] == pytest.approx(0.0, abs=1e-12)
