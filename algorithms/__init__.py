@@ -2,11 +2,21 @@
 
 ARMS maps an arm name (the name the CLI uses) to its algorithm class and default
 config. `make_arm("ppo_clip:clip_eps=0.1")` resolves an arm with overrides.
+
+A user's own algorithm is an arm too (a plug-in): `make_arm("mypkg.mymodule:NAME")` imports
+`mypkg.mymodule` and takes `NAME` from it, an (Algorithm subclass, default config) pair like
+an ARMS entry; installed packages can declare such pairs in the entry-point group
+`pgsuite.arms`, named like built-ins. A plug-in's module, class and version (its
+distribution's, else the SHA-256 of its source file) go into its config hash.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import importlib
+import importlib.metadata
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from .a2c import A2C, A2CConfig, TunedA2CConfig
 from .config import BaseConfig, ConfigError, config_dict, config_hash, with_overrides
@@ -36,6 +46,104 @@ ARMS: dict[str, tuple[type[Algorithm], BaseConfig]] = {
 RECORD_NAMES = {"vpg_section4": "vpg", "a2c_sb3": "a2c"}
 
 
+ENTRY_POINT_GROUP = "pgsuite.arms"
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """Where a plug-in arm's code comes from: what its config hash and config.json record."""
+
+    module: str
+    attribute: str
+    algorithm: str  # the class's module-qualified name
+    version: str  # "<distribution> <version>", or "sha256:<digest of the module's source file>"
+    entry_point: str = ""  # the entry-point name, where it was declared as one
+
+    def record(self) -> dict[str, str]:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
+_PLUGINS: dict[str, tuple[type[Algorithm], BaseConfig, Plugin]] = {}
+
+
+def _entry_points() -> dict:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def plugin_arms() -> list[str]:
+    """The arm names declared by installed packages (entry-point group `pgsuite.arms`)."""
+    return sorted(n for n in _entry_points() if n not in ARMS)
+
+
+def _version_of(module) -> str:
+    """The installed distribution that holds the module's file, with its version; else the
+    SHA-256 of the module's source file (a checkout, a script directory)."""
+    source = getattr(module, "__file__", None)
+    if not source:
+        raise ConfigError(f"module {module.__name__!r} has no source file to version it by")
+    here = Path(source).resolve()
+    for name in importlib.metadata.packages_distributions().get(module.__name__.split(".")[0], []):
+        files = importlib.metadata.distribution(name).files or []
+        if any(Path(str(f.locate())).resolve() == here for f in files):
+            return f"{name} {importlib.metadata.version(name)}"
+    return "sha256:" + hashlib.sha256(here.read_bytes()).hexdigest()
+
+
+def load_plugin(spec_name: str, module_name: str, attribute: str, entry_point=None
+                ) -> tuple[type[Algorithm], BaseConfig, Plugin]:
+    """Import a plug-in arm and check it: an (Algorithm subclass, valid default config) pair.
+    Raises ConfigError with one line naming the spec and the reason."""
+    if spec_name in _PLUGINS:
+        return _PLUGINS[spec_name]
+    where = f"arm {spec_name!r}"
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as err:  # any failure of the user's module is reported, not raised through
+        raise ConfigError(f"{where}: cannot import {module_name!r} ({type(err).__name__}: {err})") from None
+    try:
+        value = entry_point.load() if entry_point is not None else getattr(module, attribute)
+    except Exception as err:
+        raise ConfigError(f"{where}: {module_name!r} has no arm {attribute!r} ({type(err).__name__}: {err})") from None
+    if not (isinstance(value, tuple) and len(value) == 2):
+        raise ConfigError(f"{where}: {attribute!r} is not an (Algorithm subclass, default config) pair")
+    algorithm, default = value
+    if not (isinstance(algorithm, type) and issubclass(algorithm, Algorithm)):
+        raise ConfigError(f"{where}: {algorithm!r} is not a subclass of algorithms.Algorithm")
+    if not isinstance(default, BaseConfig):
+        raise ConfigError(f"{where}: its default config {type(default).__name__} is not an algorithms BaseConfig "
+                          "dataclass")
+    try:
+        replace(default)  # runs the config's own checks again
+        config_dict(default)
+    except Exception as err:
+        raise ConfigError(f"{where}: invalid default config ({type(err).__name__}: {err})") from None
+    version = (f"{entry_point.dist.name} {entry_point.dist.version}" if entry_point is not None
+               and entry_point.dist is not None else _version_of(module))
+    plugin = Plugin(module_name, attribute, f"{algorithm.__module__}.{algorithm.__qualname__}", version,
+                    entry_point.name if entry_point is not None else "")
+    _PLUGINS[spec_name] = (algorithm, default, plugin)
+    return _PLUGINS[spec_name]
+
+
+def _resolve_name(name: str, parts: list[str]) -> tuple[str, type[Algorithm], BaseConfig, Plugin | None, list[str]]:
+    """(arm name, class, default, plug-in or None, the override parts left) for a spec's head."""
+    if name in ARMS:
+        return name, *ARMS[name], None, parts
+    if "." in name or (parts and "=" not in parts[0]):  # module:NAME
+        if not parts or "=" in parts[0]:
+            raise ConfigError(f"arm {name!r}: a plug-in is named module:NAME (mypkg.mymodule:MY_ARM)")
+        spec_name = f"{name}:{parts[0]}"
+        return spec_name, *load_plugin(spec_name, name, parts[0]), parts[1:]
+    found = _entry_points().get(name)
+    if found is None:
+        declared = plugin_arms()
+        raise ConfigError(f"unknown arm {name!r}; valid arms: {', '.join([*ARMS, *declared])}, or a plug-in "
+                          "module:NAME")
+    module_name, _, attribute = found.value.partition(":")
+    algorithm, default, plugin = load_plugin(name, module_name, attribute, found)
+    return name, algorithm, default, plugin, parts
+
+
 @dataclass(frozen=True)
 class Arm:
     """An arm: a named algorithm with its fully resolved config."""
@@ -45,6 +153,8 @@ class Arm:
     config: BaseConfig
     overrides: tuple[tuple[str, str], ...] = ()
     task_defaults: str = ""  # the source of the task's own defaults, where it has them
+    plugin: Plugin | None = None  # where a plug-in arm's code comes from
+    default: BaseConfig | None = None  # the arm's default config (before task defaults and overrides)
 
     @property
     def label(self) -> str:
@@ -54,17 +164,20 @@ class Arm:
     @property
     def optimizations(self) -> str:
         """The code-level preset the resolved config matches: minimal, baselines, all or custom."""
-        return preset_name(self.config, ARMS[self.name][1])
+        return preset_name(self.config, self.default if self.default is not None else ARMS[self.name][1])
 
     @property
     def record_name(self) -> str:
-        """The name in its run directories and config hash (RECORD_NAMES; else its own)."""
-        return RECORD_NAMES.get(self.name, self.name)
+        """The name in its run directories and config hash (RECORD_NAMES; a plug-in's module.NAME
+        or entry-point name; else its own)."""
+        return RECORD_NAMES.get(self.name, self.name.replace(":", "."))
 
     @property
     def config_hash(self) -> str:
-        return config_hash({"arm": self.record_name, "algorithm": self.algorithm.__name__,
-                            "config": config_dict(self.config)})
+        payload = {"arm": self.record_name, "algorithm": self.algorithm.__name__, "config": config_dict(self.config)}
+        if self.plugin is not None:  # two versions of a user's code never share a run directory
+            payload["plugin"] = self.plugin.record()
+        return config_hash(payload)
 
 
 def make_arm(spec: str, task: str | None = None) -> Arm:
@@ -72,10 +185,10 @@ def make_arm(spec: str, task: str | None = None) -> Arm:
     defaults, `task_defaults.py`, changes them before the spec's overrides); raises
     ConfigError with the valid choices."""
     name, *parts = spec.strip().split(":")
-    if name not in ARMS:
-        raise ConfigError(f"unknown arm {name!r}; valid arms: {', '.join(ARMS)}")
-    algorithm, default = ARMS[name]
-    for_task = task_defaults(task, algorithm.__name__)
+    name, algorithm, default, plugin, parts = _resolve_name(name, parts)
+    arm_default = default
+    # task defaults are the built-in algorithms' (a plug-in class of the same name gets none)
+    for_task = None if plugin is not None else task_defaults(task, algorithm.__name__)
     if for_task is not None:
         default = with_overrides(default, for_task[0], owner=f"{task} defaults")
     overrides: dict[str, str] = {}
@@ -95,7 +208,7 @@ def make_arm(spec: str, task: str | None = None) -> Arm:
     config = with_overrides(config, overrides, owner=f"arm {name}")
     shown = tuple(([("preset", preset)] if preset else []) + [(k, "+".join(v)) for k, v in switches.items()]
                   + [(k, _show(getattr(config, k))) for k in overrides])
-    return Arm(name, algorithm, config, shown, for_task[1] if for_task else "")
+    return Arm(name, algorithm, config, shown, for_task[1] if for_task else "", plugin, arm_default)
 
 
 def _refuse_contradictions(spec: str, switches: dict[str, list[str]], overrides: dict[str, str]) -> None:
@@ -117,5 +230,5 @@ def _show(value) -> str:
     return str(value)
 
 
-__all__ = ["A2C", "ARMS", "A2CConfig", "Algorithm", "Arm", "ConfigError", "PPO", "PPOConfig", "Batch",
-           "TRPO", "TRPOConfig", "Trainer", "VPG", "VPGConfig", "make_arm", "train_group"]
+__all__ = ["A2C", "ARMS", "A2CConfig", "Algorithm", "Arm", "Batch", "ConfigError", "PPO", "PPOConfig", "Plugin",
+           "TRPO", "TRPOConfig", "Trainer", "VPG", "VPGConfig", "load_plugin", "make_arm", "plugin_arms", "train_group"]

@@ -83,8 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     arms = commands.add_parser(
         "arms", help="list the arms and every config key with its default and source",
         description="List each arm with every config key, its default value and the source that default "
-                    "cites (paper table, reference code).\n\nexample:\n  python -m suite arms a2c trpo")
-    arms.add_argument("names", nargs="*", help="arms to describe (default all)")
+                    "cites (paper table, reference code); plug-in arms declared by installed packages (entry "
+                    "points `pgsuite.arms`) too, and any module:NAME given.\n\nexample:\n  python -m suite arms "
+                    "a2c trpo\n  python -m suite arms examples.ppo_tanh_surrogate:ARM")
+    arms.add_argument("names", nargs="*", help="arms to describe (default all, built-in and declared)")
 
     random = commands.add_parser(
         "random", help="measure the random policy's score per task (suite/data/)",
@@ -142,6 +144,58 @@ def build_parser() -> argparse.ArgumentParser:
                     "\n\nexamples:\n  python -m suite status --runs-dir runs\n"
                     "  python -m suite status --preset paper    # and which runs are still missing")
     add_grid_options(status)
+
+    check = commands.add_parser(
+        "verify", help="rerun the first progress rows of recorded runs and compare them with their records",
+        description="For every run under RUNS_DIR: rebuild its arm from its label (a record that names a module "
+                    "is not imported), check its config hash and resolved config, train it again for its first "
+                    "K progress rows in a temporary directory, and compare rows and episodes with the records: "
+                    "identical, differs from row R (exit status 1), another CPU class (compared statistically), "
+                    "or not checked (why). Writes nothing under RUNS_DIR."
+                    "\n\nexamples:\n  python -m suite verify runs\n  python -m suite verify runs --rows 3 "
+                    "--tasks Hopper-v5")
+    check.add_argument("runs_dir", metavar="RUNS_DIR")
+    check.add_argument("--rows", "--iterations", default="1", metavar="K", dest="rows",
+                       help="progress rows to compare per run (one PPO iteration each; default 1)")
+    check.add_argument("--tasks", default=None, metavar="TASKS", help="comma-separated task ids (default: all)")
+    check.add_argument("--csv", default=None, metavar="FILE", help="also write the verdicts as CSV")
+
+    cmp = commands.add_parser(
+        "compare", help="does arm A beat arm B, and how sure is that",
+        description="Compare two arms (specs such as ppo_clip or mypkg.mod:NAME:lr=1e-4, or rows of the paper's "
+                    "comparisons) over the tasks both have complete runs on, possibly from several runs dirs: "
+                    "per task each arm's score with a bootstrap CI; overall the IQM and mean difference of "
+                    "reference-normalized scores and P(A > B), with stratified-bootstrap CIs, and a one-line "
+                    "verdict. Refuses to compare across step budgets, MuJoCo versions or task versions."
+                    "\n\nexamples:\n  python -m suite compare ppo_clip trpo\n  python -m suite compare "
+                    "examples.soft_clip:ARM ppo_clip --runs-dir my-runs --runs-dir runs")
+    cmp.add_argument("a", metavar="A")
+    cmp.add_argument("b", metavar="B")
+    cmp.add_argument("--runs-dir", action="append", default=None, metavar="DIR",
+                     help="where the records are; repeat for several (default runs/)")
+    cmp.add_argument("--tasks", default=None, metavar="TASKS", help="comma-separated task ids or short names")
+    cmp.add_argument("--csv", default=None, metavar="FILE", help="also write the per-task table as CSV")
+    cmp.add_argument("--json", default=None, metavar="FILE", help="also write everything as JSON")
+
+    exp = commands.add_parser(
+        "export", help="every run's episodes as one long table, and the score matrices for rliable",
+        description="Write OUT/episodes.csv (task, arm_label, config_hash, seed, global_step, return, length), "
+                    "OUT/runs.csv and OUT/<comparison>.npz (paper-normalized [runs, tasks] per row); the schema "
+                    "is in suite/export.py and the README.\n\nexample:\n  python -m suite export runs out/")
+    exp.add_argument("runs_dir", metavar="RUNS_DIR")
+    exp.add_argument("out", metavar="OUT")
+    exp.add_argument("--parquet", action="store_true", help="episodes as Parquet (needs pyarrow)")
+
+    conf = commands.add_parser(
+        "check-arm", help="the conformance checks a plug-in arm must pass before its numbers mean anything",
+        description="Train the arm for a few iterations on a continuous and a discrete task and check: its "
+                    "config round-trips and hashes stably, it trains and records, its metrics are finite with "
+                    "fixed keys, the same seed gives the same records, and a killed and resumed run equals an "
+                    "uninterrupted one. One line per check; exit status 1 if any fails."
+                    "\n\nexample:\n  python -m suite check-arm examples.soft_clip:ARM")
+    conf.add_argument("spec", metavar="SPEC")
+    conf.add_argument("--tasks", default=None, metavar="TASKS",
+                      help="the tasks to check on (default InvertedPendulum-v5,CartPole-v1: continuous and discrete)")
     return parser
 
 
@@ -275,16 +329,14 @@ def cmd_speed(args) -> int:
 
 
 def cmd_arms(args) -> int:
-    from algorithms import ARMS, make_arm
+    from algorithms import ARMS, make_arm, plugin_arms
     from algorithms.config import describe
     from algorithms.task_defaults import TASK_DEFAULTS
 
-    unknown = [n for n in args.names if n not in ARMS]
-    if unknown:
-        raise SuiteError(f"unknown arm {unknown[0]!r}; valid arms: {', '.join(ARMS)}")
-    for name in args.names or list(ARMS):
+    for name in args.names or [*ARMS, *plugin_arms()]:  # a name given here may be a plug-in module:NAME
         arm = make_arm(name)
-        print(f"{arm.name} ({arm.algorithm.__name__})")
+        origin = f", plug-in {arm.plugin.algorithm} ({arm.plugin.version})" if arm.plugin is not None else ""
+        print(f"{arm.name} ({arm.algorithm.__name__}{origin})")
         for item in describe(arm.config):
             print(f"  {item['name']} = {item['value']!r}: {item['doc']} [{item['source']}]")
         for task, by_algorithm in TASK_DEFAULTS.items():
@@ -403,6 +455,66 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    from .plan import parse_positive_int, split_list
+    from .store import atomic_write_text
+    from .verify import STATES, verify
+
+    frame = verify(args.runs_dir, parse_positive_int("rows", args.rows),
+                   split_list("tasks", args.tasks) if args.tasks else None)
+    for r in frame.itertuples():
+        print(f"{r.state:<18} {r.key}  {r.detail}")
+    counts = frame["state"].value_counts()
+    print(f"{len(frame)} runs: " + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATES))
+    if args.csv:
+        atomic_write_text(args.csv, frame.to_csv(index=False))
+    return 1 if (frame["state"] == "differs").any() else 0
+
+
+def cmd_compare(args) -> int:
+    import json
+
+    from .compare import compare, compare_markdown
+    from .store import atomic_write_text
+    from .tasks import resolve_tasks
+
+    tasks = resolve_tasks(split_names(args.tasks)) if args.tasks else None
+    result = compare(args.a, args.b, args.runs_dir or ["runs"], tasks)
+    print(compare_markdown(result))
+    if args.csv:
+        atomic_write_text(args.csv, result["per_task"].to_csv(index=False))
+    if args.json:
+        atomic_write_text(args.json, json.dumps({**{k: v for k, v in result.items() if k != "per_task"},
+                                                 "per_task": result["per_task"].to_dict("records")}, indent=1))
+    return 0
+
+
+def split_names(text: str) -> list[str]:
+    from .plan import split_list
+
+    return split_list("tasks", text)
+
+
+def cmd_export(args) -> int:
+    from .export import export
+
+    for path in export(args.runs_dir, args.out, args.parquet):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_check_arm(args) -> int:
+    from .conformance import check_arm
+    from .tasks import resolve_tasks
+
+    checks = check_arm(args.spec, *([tuple(resolve_tasks(split_names(args.tasks)))] if args.tasks else []))
+    for name, passed, detail in checks:
+        print(f"{'PASS' if passed else 'FAIL'}  {name}: {detail}")
+    failed = sum(not passed for _, passed, _ in checks)
+    print(f"{len(checks) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
 def cmd_status(args) -> int:
     from .plan import check_runs_dir
     from .status import damaged_runs, status_table
@@ -424,7 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"run": cmd_run, "arms": cmd_arms, "status": cmd_status, "speed": cmd_speed,
                     "random": cmd_random, "table": cmd_table, "leaderboard": cmd_leaderboard,
-                    "report": cmd_report, "evaluate": cmd_evaluate}
+                    "report": cmd_report, "evaluate": cmd_evaluate, "verify": cmd_verify, "compare": cmd_compare,
+                    "export": cmd_export, "check-arm": cmd_check_arm}
         return commands[args.command](args)
     except (SuiteError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)

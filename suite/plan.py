@@ -65,7 +65,8 @@ class RunSpec:
                 "algorithm": self.arm.algorithm.__name__, "overrides": dict(self.arm.overrides),
                 "config": config_dict(self.arm.config), "config_hash": self.run_hash,
                 "seed": self.seed, "steps": self.steps,
-                **({"task_defaults": self.arm.task_defaults} if self.arm.task_defaults else {})}
+                **({"task_defaults": self.arm.task_defaults} if self.arm.task_defaults else {}),
+                **({"plugin": self.arm.plugin.record()} if self.arm.plugin is not None else {})}
 
 
 def parse_steps(value: str | int | float) -> int:

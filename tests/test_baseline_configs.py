@@ -1,10 +1,11 @@
 """Figure 3's baselines are configured as their sources say.
 
-a2c cites rl-baselines3-zoo's MuJoCo entry, `normalize: true`, which the zoo turns into
-Stable-Baselines3's VecNormalize with its defaults: observations AND rewards are
-normalized (clip 10, epsilon 1e-8, the return's discount = gamma). The test below
-re-derives, independently of algorithms/normalize.py, what VecNormalize would hand the
-learner for the same trajectory, and compares it with the batches our a2c collects.
+a2c_sb3 (the `a2c` of issue 17, kept beside Tianshou's tuned `a2c`) cites rl-baselines3-zoo's
+MuJoCo entry, `normalize: true`, which the zoo turns into Stable-Baselines3's VecNormalize
+with its defaults: observations AND rewards are normalized (clip 10, epsilon 1e-8, the
+return's discount = gamma). The test below re-derives, independently of
+algorithms/normalize.py, what VecNormalize would hand the learner for the same trajectory,
+and compares it with the batches our a2c_sb3 collects.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class _VecNormalizeReference:
 
 
 def test_a2c_normalizes_observations_and_rewards_as_vecnormalize_does():
-    arm = make_arm("a2c")
+    arm = make_arm("a2c_sb3")
     cfg = arm.config
     assert (cfg.obs_norm, cfg.reward_scale, cfg.obs_clip, cfg.reward_clip) == (True, True, 10.0, 10.0)
     trainer = Trainer("Hopper-v5", arm.algorithm, cfg, seed=0, total_steps=1000)

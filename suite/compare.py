@@ -1,0 +1,164 @@
+"""Does arm A beat arm B, and how sure is that: `python -m suite compare A B`.
+
+A and B are arm specs (`ppo_clip`, `mypkg.mymodule:NAME:lr=1e-4`) or rows of the paper's
+comparisons ("Clipping, eps = 0.2"), each looked up by config hash in one or more runs dirs
+(your runs beside the committed `runs/`). Only tasks both arms have complete runs on are
+compared, and only like with like: the two sides must agree on task versions, MuJoCo
+version and step budget, or the comparison is refused in one line.
+
+Scores are normalized by fixed references (random policy = 0, openai/baselines ppo2's 1M-step
+return = 1; suite/data/reference_scores.json), so that the two arms never move each other's
+numbers. Per task: each arm's mean score with a 95% bootstrap interval over its seeds.
+Overall: the difference of IQM and of mean normalized scores (A - B) and the probability of
+improvement P(A > B), each with a 95% stratified-bootstrap interval (rliable), and a
+one-line verdict that says when the data cannot decide.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import SuiteError
+from .stats import REPS, STATS_SEED, _quiet, _seed
+
+
+def _rows_to_arm(name: str) -> str:
+    """A comparison row's name to its arm spec; anything else is taken as an arm spec."""
+    from .presets import COMPARISONS
+
+    for comparison in COMPARISONS:
+        for row, spec in comparison.rows + comparison.extras:
+            if row == name:
+                return spec
+    return name
+
+
+def side(frame, spec: str, tasks: list[str] | None = None):
+    """The complete runs of arm `spec` (matched by config hash on every task it has runs on)."""
+    from algorithms import ConfigError, make_arm
+
+    from .plan import run_hash
+
+    spec = _rows_to_arm(spec)
+    found = []
+    for task in sorted(frame["task"].unique()) if tasks is None else tasks:
+        try:
+            arm = make_arm(spec, task)
+        except ConfigError as err:
+            raise SuiteError(str(err)) from None
+        budgets = frame.loc[frame["task"] == task, "budget"].dropna().unique()
+        hashes = {run_hash(arm.config_hash, int(b)) for b in budgets}
+        rows = frame[(frame["task"] == task) & frame["config_hash"].isin(hashes) & (frame["status"] == "complete")]
+        found.append(rows)
+    import pandas as pd
+
+    return pd.concat(found) if found else frame.iloc[0:0]
+
+
+def _check_like_with_like(a, b, names: tuple[str, str]) -> None:
+    for column, what in (("budget", "step budgets"), ("mujoco", "MuJoCo versions")):
+        if column not in a or column not in b:
+            continue
+        left, right = set(a[column].dropna()), set(b[column].dropna())
+        if len(left | right) > 1:
+            raise SuiteError(f"{names[0]} and {names[1]} were run with different {what} "
+                             f"({', '.join(map(str, sorted(left)))} against {', '.join(map(str, sorted(right)))}); "
+                             "compare like with like")
+    for frame, name in ((a, names[0]), (b, names[1])):
+        versions = frame.groupby(frame["task"].str.rsplit("-v", n=1).str[0])["task"].nunique()
+        if (versions > 1).any():
+            raise SuiteError(f"{name} mixes versions of one task; compare one version")
+
+
+def compare(a: str, b: str, runs_dirs=("runs",), tasks: list[str] | None = None, reps: int = REPS,
+            seed: int = STATS_SEED) -> dict:
+    """The comparison as a dict: per_task (DataFrame), overall (dict), verdict (str)."""
+    import pandas as pd
+    from rliable import library as rly
+    from rliable import metrics
+
+    from .plan import check_runs_dir
+    from .scores import normalize
+    from .store import load_runs
+
+    for runs_dir in runs_dirs:
+        if not check_runs_dir(runs_dir, write=False).is_dir():
+            raise SuiteError(f"runs dir {str(runs_dir)!r} does not exist")
+    frame = pd.concat([load_runs(d) for d in runs_dirs], ignore_index=True)
+    if frame.empty:
+        raise SuiteError(f"no run records in {', '.join(map(str, runs_dirs))}")
+    frame["score"] = pd.to_numeric(frame.get("score"), errors="coerce")
+    if tasks is not None:
+        frame = frame[frame["task"].isin(tasks)]
+    left, right = side(frame, a, tasks), side(frame, b, tasks)
+    if left.empty or right.empty:
+        empty = a if left.empty else b
+        raise SuiteError(f"no complete runs of {empty!r} in {', '.join(map(str, runs_dirs))}")
+    _check_like_with_like(left, right, (a, b))
+    common = sorted(set(left["task"]) & set(right["task"]))
+    if not common:
+        raise SuiteError(f"{a!r} and {b!r} have no task in common with complete runs")
+    left, right = (x[x["task"].isin(common)] for x in (left, right))
+    left, _ = normalize(left, "reference")
+    right, _ = normalize(right, "reference")
+    rng = np.random.default_rng(seed)
+    per_task = []
+    for task in common:
+        row = {"task": task}
+        for name, frame_ in (("a", left), ("b", right)):
+            values = frame_.loc[frame_["task"] == task, "score"].to_numpy(float)
+            boot = values[rng.integers(0, len(values), (reps, len(values)))].mean(1)
+            row.update({f"{name}_mean": values.mean(), f"{name}_low": np.percentile(boot, 2.5),
+                        f"{name}_high": np.percentile(boot, 97.5), f"{name}_runs": len(values)})
+        per_task.append(row)
+    seeds = min(int(x.groupby("task").size().min()) for x in (left, right))
+    matrices = [np.stack([x.loc[x["task"] == t].sort_values("seed")["normalized"].to_numpy()[:seeds]
+                          for t in common], axis=1) for x in (left, right)]
+
+    def differences(x, y):
+        return np.array([metrics.aggregate_iqm(x) - metrics.aggregate_iqm(y),
+                         metrics.aggregate_mean(x) - metrics.aggregate_mean(y)])
+
+    with _quiet():
+        diff_points, diff_ci = rly.get_interval_estimates({"d": tuple(matrices)}, differences, reps=reps,
+                                                          random_state=_seed(seed))
+        poi_points, poi_ci = rly.get_interval_estimates({"p": tuple(matrices)}, metrics.probability_of_improvement,
+                                                        reps=reps, random_state=_seed(seed))
+    overall = {"tasks": len(common), "runs_per_task": seeds,
+               "iqm_difference": float(diff_points["d"][0]), "iqm_low": float(diff_ci["d"][0, 0]),
+               "iqm_high": float(diff_ci["d"][1, 0]), "mean_difference": float(diff_points["d"][1]),
+               "mean_low": float(diff_ci["d"][0, 1]), "mean_high": float(diff_ci["d"][1, 1]),
+               "p_improvement": float(np.ravel(poi_points["p"])[0]), "p_low": float(np.ravel(poi_ci["p"])[0]),
+               "p_high": float(np.ravel(poi_ci["p"])[1])}
+    return {"a": a, "b": b, "per_task": pd.DataFrame(per_task), "overall": overall,
+            "verdict": verdict(a, b, overall), "reps": reps, "seed": seed}
+
+
+def verdict(a: str, b: str, o: dict) -> str:
+    """One line: which arm is ahead, or that the data cannot decide."""
+    odds = f"P(A > B) = {o['p_improvement']:.2f} [{o['p_low']:.2f}, {o['p_high']:.2f}]"
+    if o["p_low"] > 0.5 and o["iqm_low"] > 0:
+        return f"{a} beats {b}: {odds} and the IQM difference's interval excludes 0."
+    if o["p_high"] < 0.5 and o["iqm_high"] < 0:
+        return f"{b} beats {a}: {odds} and the IQM difference's interval excludes 0."
+    return (f"cannot decide: P(A > B) = {o['p_improvement']:.2f} [{o['p_low']:.2f}, {o['p_high']:.2f}] and the IQM "
+            f"difference {o['iqm_difference']:+.2f} [{o['iqm_low']:+.2f}, {o['iqm_high']:+.2f}] leave both orders "
+            f"possible at {o['runs_per_task']} runs per task on {o['tasks']} task(s).")
+
+
+def compare_markdown(result: dict) -> str:
+    from .tables import markdown_table
+
+    a, b, o = result["a"], result["b"], result["overall"]
+    rows = [[r.task, f"{r.a_mean:.1f} [{r.a_low:.1f}, {r.a_high:.1f}] (n={r.a_runs})",
+             f"{r.b_mean:.1f} [{r.b_low:.1f}, {r.b_high:.1f}] (n={r.b_runs})"] for r in result["per_task"].itertuples()]
+    return "\n".join([
+        f"A = {a}, B = {b}: scores (mean of the last 100 training episodes) per task, 95% bootstrap interval "
+        "over seeds:", "", markdown_table(["task", "A", "B"], rows), "",
+        f"Normalized by fixed references (random = 0, openai/baselines ppo2 at 1M = 1); stratified bootstrap, "
+        f"{result['reps']} resamples, seed {result['seed']}, {o['runs_per_task']} runs per task on {o['tasks']} "
+        "task(s):",
+        f"- IQM difference A - B: {o['iqm_difference']:+.3f} [{o['iqm_low']:+.3f}, {o['iqm_high']:+.3f}]",
+        f"- mean difference A - B: {o['mean_difference']:+.3f} [{o['mean_low']:+.3f}, {o['mean_high']:+.3f}]",
+        f"- P(A > B): {o['p_improvement']:.3f} [{o['p_low']:.3f}, {o['p_high']:.3f}]", "",
+        f"Verdict: {result['verdict']}"])

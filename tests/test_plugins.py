@@ -1,0 +1,217 @@
+"""A researcher's own algorithm: plug-in arms (module:NAME and entry points), check-arm,
+compare and export."""
+
+import json
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import trim_mean
+
+import suite
+from algorithms import ConfigError, make_arm, plugin_arms
+from suite.__main__ import main
+from suite.runner import execute
+from suite.scores import random_scores
+from suite.store import read_csv
+from tests.test_results import fake_run
+
+TASK = "InvertedPendulum-v5"
+
+PLUGIN = '''
+from algorithms.ppo import PPO, PPOConfig
+
+ARM = (PPO, PPOConfig(objective="clip", clip_eps=0.15))
+NOT_A_PAIR = PPO
+NOT_AN_ALGORITHM = (dict, PPOConfig())
+'''
+
+# the example's algorithm with one deliberate fault each
+BROKEN = '''
+import numpy as np
+from examples.soft_clip import SoftClipConfig, SoftClipPPO
+
+
+class Noisy(SoftClipPPO):
+    """Draws from an unseeded generator: the same seed gives other numbers."""
+
+    def update(self, batch):
+        metrics = super().update(batch)
+        metrics["noise"] = float(np.random.default_rng().random())
+        return metrics
+
+
+class Forgetful(SoftClipPPO):
+    """Saves no optimizer state: a resumed run restarts Adam's moments."""
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+NOISY = (Noisy, SoftClipConfig())
+FORGETFUL = (Forgetful, SoftClipConfig())
+'''
+
+
+@pytest.fixture
+def plugin_path(tmp_path, monkeypatch):
+    root = tmp_path / "plugins"
+    root.mkdir()
+    (root / "myplug.py").write_text(PLUGIN)
+    (root / "brokenplug.py").write_text(BROKEN)
+    dist = root / "myplugdist-1.2.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myplugdist\nVersion: 1.2\n")
+    (dist / "entry_points.txt").write_text("[pgsuite.arms]\nmy_clip = myplug:ARM\n")
+    monkeypatch.syspath_prepend(str(root))
+    yield root
+    for name in ("myplug", "brokenplug"):
+        sys.modules.pop(name, None)
+
+
+def test_module_plugin_trains_resumes_and_is_recorded(plugin_path, tmp_path):
+    arm = make_arm("myplug:ARM:lr=0.0001")
+    assert arm.record_name == "myplug.ARM" and arm.config.clip_eps == 0.15 and arm.config.lr == 1e-4
+    assert arm.plugin.version.startswith("sha256:") and arm.plugin.algorithm == "algorithms.ppo.PPO"
+    assert arm.config_hash != make_arm("ppo_clip:clip_eps=0.15:lr=0.0001").config_hash
+    spec = suite.plan("myplug:ARM", [TASK], seeds=1, steps=3 * 2048)[0]
+    straight = execute(spec, tmp_path / "straight")
+    assert straight["status"] == "complete"
+    config = json.loads((tmp_path / "straight" / spec.key / "config.json").read_text())
+    assert config["plugin"]["module"] == "myplug" and config["plugin"]["version"] == arm.plugin.version
+    execute(spec, tmp_path / "resumed", checkpoint_every=1, stop_after=2)
+    assert execute(spec, tmp_path / "resumed")["status"] == "complete"
+    for name in ("progress.csv", "episodes.csv"):
+        a = [{k: v for k, v in r.items() if k not in ("time_elapsed", "steps_per_second")}
+             for r in read_csv(tmp_path / "straight" / spec.key / name)]
+        b = [{k: v for k, v in r.items() if k not in ("time_elapsed", "steps_per_second")}
+             for r in read_csv(tmp_path / "resumed" / spec.key / name)]
+        assert a == b, name
+
+
+def test_a_new_version_of_the_plugin_is_a_new_run_directory(plugin_path):
+    before = make_arm("myplug:ARM").config_hash
+    from algorithms import _PLUGINS
+
+    _PLUGINS.clear()
+    (plugin_path / "myplug.py").write_text(PLUGIN + "\n# edited\n")
+    assert make_arm("myplug:ARM").config_hash != before
+
+
+def test_entry_point_plugin_is_named_like_a_builtin(plugin_path, capsys):
+    assert "my_clip" in plugin_arms()
+    arm = make_arm("my_clip:clip_eps=0.3")
+    assert arm.record_name == "my_clip" and arm.plugin.version == "myplugdist 1.2" and arm.config.clip_eps == 0.3
+    assert main(["arms"]) == 0
+    assert "my_clip (PPO, plug-in algorithms.ppo.PPO (myplugdist 1.2))" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("spec, why", [
+    ("nosuchmodule:ARM", "cannot import 'nosuchmodule' (ModuleNotFoundError"),
+    ("myplug:MISSING", "'myplug' has no arm 'MISSING'"),
+    ("myplug:NOT_A_PAIR", "is not an (Algorithm subclass, default config) pair"),
+    ("myplug:NOT_AN_ALGORITHM", "is not a subclass of algorithms.Algorithm"),
+    ("myplug:ARM:nosuchkey=1", "unknown override 'nosuchkey'"),
+])
+def test_bad_plugin_specs_are_refused_in_one_line(plugin_path, tmp_path, capsys, spec, why):
+    with pytest.raises(ConfigError, match=None):
+        make_arm(spec)
+    assert main(["run", "--algos", spec, "--tasks", TASK, "--runs-dir", str(tmp_path / "r"), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and why in err, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_invalid_default_config_is_refused(plugin_path):
+    from algorithms.ppo import PPO, PPOConfig
+
+    config = PPOConfig()
+    object.__setattr__(config, "num_epochs", 0)  # a default no constructor would allow
+    import importlib
+
+    importlib.import_module("myplug").BAD = (PPO, config)
+    with pytest.raises(ConfigError, match="invalid default config .*num_epochs=0 must be > 0"):
+        make_arm("myplug:BAD")
+
+
+def test_check_arm_passes_the_example_and_fails_broken_arms(plugin_path, capsys):
+    assert main(["check-arm", "examples.soft_clip:ARM"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == "9 passed, 0 failed"
+    checks = dict((name, ok) for name, ok, _ in suite.check_arm("brokenplug:NOISY", (TASK,)))
+    assert not checks["deterministic on InvertedPendulum-v5"] and checks["trains on InvertedPendulum-v5"]
+    checks = dict((name, ok) for name, ok, _ in suite.check_arm("brokenplug:FORGETFUL", (TASK,)))
+    assert not checks["resume on InvertedPendulum-v5"] and checks["deterministic on InvertedPendulum-v5"]
+    assert main(["check-arm", "brokenplug:FORGETFUL", "--tasks", "InvertedPendulum"]) == 1
+    assert "FAIL  resume on InvertedPendulum-v5" in capsys.readouterr().out
+
+
+def _fixture(runs):
+    """A: 2 seeds on Hopper and Walker2d; B the same, lower on Hopper. Scores by hand."""
+    scores = {("ppo_clip", ()): {"Hopper-v5": [2000.0, 2400.0], "Walker2d-v5": [3000.0, 3400.0]},
+              ("trpo", ()): {"Hopper-v5": [1000.0, 1200.0], "Walker2d-v5": [3100.0, 3300.0]}}
+    for (arm, overrides), by_task in scores.items():
+        for task, values in by_task.items():
+            for seed, score in enumerate(values):
+                fake_run(runs, task, arm, overrides, seed, score)
+    return scores
+
+
+def test_compare_against_a_hand_computation(runs_dir, capsys):
+    scores = _fixture(runs_dir)
+    refs = json.loads(open("suite/data/reference_scores.json").read())["scores"]
+    randoms = random_scores()
+
+    def normalized(arm):
+        return np.array([[(s - randoms[t]) / (refs[t] - randoms[t]) for t, s in
+                          zip(("Hopper-v5", "Walker2d-v5"), pair, strict=True)]
+                         for pair in zip(*(scores[(arm, ())][t] for t in ("Hopper-v5", "Walker2d-v5")), strict=True)])
+
+    a, b = normalized("ppo_clip"), normalized("trpo")
+    result = suite.compare("ppo_clip", "trpo", [runs_dir])
+    o = result["overall"]
+    assert o["iqm_difference"] == pytest.approx(trim_mean(a.ravel(), 0.25) - trim_mean(b.ravel(), 0.25))
+    assert o["mean_difference"] == pytest.approx(a.mean() - b.mean())
+    # P(A > B): per task, the share of (a run, b run) pairs with A ahead (ties half), averaged over tasks
+    hopper = np.mean([x > y for x in a[:, 0] for y in b[:, 0]])
+    walker = np.mean([x > y for x in a[:, 1] for y in b[:, 1]])
+    assert o["p_improvement"] == pytest.approx((hopper + walker) / 2)
+    per_task = result["per_task"].set_index("task")
+    assert per_task.loc["Hopper-v5", "a_mean"] == 2200.0 and per_task.loc["Walker2d-v5", "b_mean"] == 3200.0
+    assert main(["compare", "ppo_clip", "trpo", "--runs-dir", str(runs_dir), "--json", str(runs_dir / "c.json")]) == 0
+    out = capsys.readouterr().out
+    assert "Verdict:" in out and json.loads((runs_dir / "c.json").read_text())["overall"]["tasks"] == 2
+
+
+def test_compare_refuses_other_budgets(runs_dir, tmp_path, capsys):
+    _fixture(runs_dir)
+    other = tmp_path / "other"
+    fake_run(other, "Hopper-v5", "ppo_clip", (("clip_eps", "0.1"),), 0, 100.0, steps=20_000)
+    assert main(["compare", "ppo_clip:clip_eps=0.1", "trpo", "--runs-dir", str(runs_dir), "--runs-dir",
+                 str(other)]) == 2
+    assert "different step budgets (20000 against 10000)" in capsys.readouterr().err
+
+
+def test_export_long_table_and_npz(runs_dir, tmp_path):
+    _fixture(runs_dir)
+    written = suite.export(runs_dir, tmp_path / "out")
+    episodes = pd.read_csv(tmp_path / "out" / "episodes.csv")
+    assert list(episodes.columns) == ["task", "arm_label", "config_hash", "seed", "global_step", "return", "length"]
+    assert len(episodes) == 8 * 100 and set(episodes["arm_label"]) == {"ppo_clip", "trpo"}
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    total = 2000 + 2400 + 3000 + 3400 + 1000 + 1200 + 3100 + 3300
+    assert len(runs) == 8 and runs["score"].sum() == pytest.approx(total)
+    assert tmp_path / "out" / "figure3.npz" in written
+    with np.load(tmp_path / "out" / "figure3.npz") as npz:
+        assert list(npz["tasks"]) == ["Hopper-v5", "Walker2d-v5"] and npz["PPO (Clip)"].shape == (2, 2)
+
+
+def test_example_plugin_file_is_documented_and_short():
+    text = open("examples/soft_clip.py").read()
+    assert len(text.splitlines()) <= 80 and "ARM = (SoftClipPPO, SoftClipConfig())" in text
+    assert textwrap.dedent("python -m suite check-arm examples.soft_clip:ARM") in text
