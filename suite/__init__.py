@@ -8,19 +8,23 @@ Everything the CLI does is callable from Python under the same names:
     suite.verify("runs")      # today's code against the records, run by run
 """
 
-from .compare import compare
-from .conformance import check_arm
-from .errors import Interrupted, SuiteError
-from .export import export
-from .grid import run
-from .plan import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, plan, resolve_grid
-from .presets import PRESETS
-from .runner import evaluate, execute
-from .status import run_state
-from .status import status_table as status
-from .store import load_episodes, load_progress, load_runs
-from .tasks import PAPER_TASKS, resolve_task
-from .verify import verify
+from ._startup import guard as _guard_startup
+
+_guard_startup()  # first: Ctrl-C while the imports below load is one line, not a traceback
+
+from .compare import compare  # noqa: E402
+from .conformance import check_arm  # noqa: E402
+from .errors import Interrupted, SuiteError  # noqa: E402
+from .export import export  # noqa: E402
+from .grid import run  # noqa: E402
+from .plan import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, plan, resolve_grid  # noqa: E402
+from .presets import PRESETS  # noqa: E402
+from .runner import evaluate, execute  # noqa: E402
+from .status import run_state  # noqa: E402
+from .status import status_table as status  # noqa: E402
+from .store import load_episodes, load_progress, load_runs  # noqa: E402
+from .tasks import PAPER_TASKS, resolve_task  # noqa: E402
+from .verify import verify  # noqa: E402
 
 __all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PAPER_TASKS", "PRESETS", "Interrupted", "RunSpec", "SuiteError",
            "evaluate", "execute", "load_episodes", "load_progress", "load_runs", "plan", "resolve_grid",

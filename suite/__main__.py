@@ -12,7 +12,9 @@ import sys
 
 from algorithms.config import ConfigError
 
+from ._startup import done as startup_done
 from .errors import Interrupted, SuiteError
+from .faults import failpoint
 from .plan import DEFAULT_GROUP_SIZE, DEFAULT_SEEDS
 from .tasks import PAPER_TASKS
 
@@ -133,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory: runs/<task>/<arm>-<hash>/seed<k>")
     ev.add_argument("--episodes", default="10", metavar="N", help="episodes to run (default 10)")
     ev.add_argument("--stochastic", action="store_true", help="sample actions from the policy (default: its mean)")
+    ev.add_argument("--allow-import", default="", metavar="MODULES",
+                    help="comma-separated modules the run's record names (a task module:Env, a plug-in arm) that "
+                         "may be imported; a record alone never makes code run")
     ev.add_argument("--video", default=None, metavar="OUT.mp4",
                     help="also render the episodes offscreen (MUJOCO_GL=egl by default) into an MP4; "
                          "needs pip install -e '.[video]'")
@@ -445,8 +450,9 @@ def cmd_evaluate(args) -> int:
     from .plan import parse_positive_int
     from .runner import evaluate
 
+    allowed = tuple(m.strip() for m in args.allow_import.split(",") if m.strip())
     returns = evaluate(args.run_dir, parse_positive_int("episodes", args.episodes), stochastic=args.stochastic,
-                       video=args.video)
+                       video=args.video, allow_import=allowed)
     how = "sampled" if args.stochastic else "mean"
     print(f"mean return {sum(returns) / len(returns):.2f} over {len(returns)} episodes ({how} actions): "
           + " ".join(f"{r:.1f}" for r in returns))
@@ -532,8 +538,9 @@ def cmd_status(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        startup_done()  # from here a Ctrl-C is a KeyboardInterrupt, answered below in one line
+        args = build_parser().parse_args(argv)
         commands = {"run": cmd_run, "arms": cmd_arms, "status": cmd_status, "speed": cmd_speed,
                     "random": cmd_random, "table": cmd_table, "leaderboard": cmd_leaderboard,
                     "report": cmd_report, "evaluate": cmd_evaluate, "verify": cmd_verify, "compare": cmd_compare,
@@ -559,4 +566,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    failpoint("start:main")  # every import done, main() not yet running
     sys.exit(main())

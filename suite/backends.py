@@ -37,6 +37,7 @@ from filelock import FileLock, Timeout
 from algorithms.threads import one_thread, pin_one_thread
 
 from .errors import SuiteError
+from .faults import failpoint
 from .plan import RunSpec
 from .runner import execute_group, failure_record, record_failure, run_note
 from .status import run_state
@@ -137,8 +138,10 @@ def _worker(tag: int, group: list[RunSpec], runs_dir: str, checkpoint_every: int
     """One group in a spawned process: one torch thread; Ctrl-C and SIGTERM are the driver's
     to handle (it sets `stop_event`); exits if the driver dies, so a killed grid leaves no
     orphan."""
+    failpoint("worker:start")
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches the whole group
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked from before the spawn (_start)
     pin_one_thread()
 
     def watch() -> None:
@@ -159,6 +162,17 @@ def _worker(tag: int, group: list[RunSpec], runs_dir: str, checkpoint_every: int
     except BaseException as err:  # raised outside the runs' own guard
         results = [note(spec, "failed", f"{type(err).__name__}: {err}") for spec in group]
     queue.put(("done", tag, results))
+
+
+def _start(process) -> None:
+    """Start a worker with SIGINT blocked, so that a Ctrl-C while it imports (before `_worker`
+    ignores SIGINT) stays pending and is then dropped, instead of a traceback; the driver's
+    own SIGINT, if one came meanwhile, is delivered when its mask is restored."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        process.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def run_pool(groups, runs_dir, checkpoint_every, workers, view, finished, stop) -> None:
@@ -193,7 +207,7 @@ def run_pool(groups, runs_dir, checkpoint_every, workers, view, finished, stop) 
                 tag, group = waiting.popleft()
                 process = context.Process(target=_worker, daemon=True, args=(
                     tag, group, str(runs_dir), checkpoint_every, queue, stop_event, os.getpid()))
-                process.start()
+                _start(process)
                 running[tag] = process
             drain(0.5)
             for tag, process in list(running.items()):

@@ -21,6 +21,7 @@ from .display import GridDisplay
 from .errors import Interrupted, SuiteError
 from .plan import DEFAULT_GROUP_SIZE, check_runs_dir, make_groups, parse_positive_int, resolve_grid
 from .status import run_state
+from .store import RunRecord
 
 
 def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "runs",
@@ -59,6 +60,7 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
     for spec in specs:
         state = run_state(runs_dir / spec.key)
         if state.final:
+            RunRecord(runs_dir / spec.key).finish_final()
             results[spec.key] = {**state.result, "trained": False}
         else:
             todo.append(spec)

@@ -67,6 +67,9 @@ def build(runs_dir: str | Path = "runs", out: str | Path = "leaderboard", mode: 
     out = Path(out)
     frame = run_table(load_runs(runs_dir), budget)
     make_dirs(out)
+    for stale in out.parent.glob(f".{out.name}-*"):  # a killed build's staging directory
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         _render(frame, runs_dir, staging, mode, seed, budget)

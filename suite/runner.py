@@ -187,17 +187,44 @@ def record_failure(spec: RunSpec, record: RunRecord, err: BaseException, trace: 
     return failure
 
 
+def modules_named(config: dict[str, Any]) -> list[str]:
+    """The modules rebuilding a record's run would import: a task written `module:Env`, a
+    plug-in arm's module (or an arm label that is not a built-in arm's)."""
+    from algorithms import ARMS
+
+    found = []
+    task = str(config.get("task", ""))
+    if ":" in task:
+        found.append(task.split(":", 1)[0])
+    plugin = config.get("plugin")
+    label = str(config.get("arm_label", ""))
+    name = label.split(":", 1)[0]
+    if isinstance(plugin, dict) and plugin.get("module"):
+        found.append(str(plugin["module"]))
+    elif name not in ARMS:
+        found.append(name)
+    return found
+
+
 def evaluate(run_path: str | Path, episodes: int = EVAL_EPISODES, stochastic: bool = False,
-             video: str | Path | None = None, size: tuple[int, int] = (480, 480)) -> list[float]:
+             video: str | Path | None = None, size: tuple[int, int] = (480, 480),
+             allow_import: tuple[str, ...] = ()) -> list[float]:
     """Returns of `episodes` episodes of a saved run, from its checkpoint: the saved networks
     and the saved observation statistics (frozen), on the run's separately seeded evaluation
     env, taking the mean action (or, `stochastic`, a sampled one). `video`: also render them
     offscreen (MuJoCo through EGL unless MUJOCO_GL says otherwise) and write an MP4 there
-    (needs the `video` extra: imageio with its ffmpeg plugin)."""
+    (needs the `video` extra: imageio with its ffmpeg plugin). A record never makes code run:
+    a module its task or arm names is imported only if it is in `allow_import`."""
     record = RunRecord(Path(run_path))
     config = record.config()
+    if config is None:
+        raise SuiteError(f"{run_path}: needs config.json and checkpoint.pt to evaluate")
+    refused = [m for m in modules_named(config) if m not in allow_import]
+    if refused:
+        raise SuiteError(f"{run_path}: its record names module {refused[0]!r}, which is not imported because a "
+                         f"record says so; to run it, name it: --allow-import {refused[0]}")
     state = record.load_checkpoint()
-    if config is None or state is None:
+    if state is None:
         raise SuiteError(f"{run_path}: needs config.json and checkpoint.pt to evaluate")
     try:
         arm = make_arm(config["arm_label"], config["task"])

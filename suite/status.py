@@ -8,8 +8,12 @@ the speed estimate all ask `run_state`.
 - failed: a result recording an exception (the run is retried by `run`).
 - partial: config.json and no result yet (`run` resumes it after verifying its checkpoint).
 - damaged: anything else with files in it: unreadable or missing config.json, a directory
-  name that is not its config's, a result missing fields, a missing or short CSV. Readers
-  leave damaged runs out (nothing is counted twice) and list them by path; `run` redoes them.
+  name that is not its config's, a config hash that is not the hash of config.json's own
+  resolved config (an edited setting), a result missing fields or holding values of the
+  wrong type or not finite, a score that is not the mean of the last 100 returns in
+  episodes.csv, a missing or short CSV, a record file that is not a file or cannot be read.
+  Readers leave damaged runs out (nothing is counted twice) and list them by path; `run`
+  redoes them.
 - missing: no records at all (a run of a given grid not started yet).
 """
 
@@ -20,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SuiteError
-from .store import CONFIG, EPISODES, PROGRESS, RESULT, RunRecord, csv_file, csv_tail
+from .store import CONFIG, EPISODES, PROGRESS, RESULT, RunRecord, csv_file, csv_last_rows, csv_tail
+
+SCORE_EPISODES = 100  # PPO paper: a run's score is the mean of its last 100 training episodes
 
 STATES = ("complete", "diverged", "failed", "partial", "damaged", "missing")
 # Results that are final: a deterministic run that diverged would diverge again. A failed
@@ -53,12 +59,21 @@ def run_state(path: str | Path) -> RunState:
     def damaged(reason: str, config=None, result=None) -> RunState:
         return RunState("damaged", record.path, reason, config, result)
 
-    if not any(record.file(name).exists() for name in _RECORD_FILES):
+    try:
+        present = [name for name in _RECORD_FILES if record.file(name).exists()]
+    except OSError as err:  # an unreadable run directory is this run's damage alone
+        return damaged(f"cannot be read ({err.strerror or err})")
+    if not present:
         return RunState("missing", record.path)
+    not_files = [name for name in present if not record.file(name).is_file()]
+    if not_files:
+        return damaged(f"{record.file(not_files[0])} is not a file")
     try:
         config = record.config()
     except SuiteError as err:
         return damaged(str(err))
+    except OSError as err:
+        return damaged(f"{CONFIG} cannot be read ({err.strerror or err})")
     if config is None:
         return damaged(f"{CONFIG} is missing")
     named = _named_identity(record.path)
@@ -66,10 +81,15 @@ def run_state(path: str | Path) -> RunState:
                 "seed": config.get("seed")}
     if named != recorded:
         return damaged(f"the directory's name says {_show(named)} but {CONFIG} says {_show(recorded)}", config)
+    problem = _hash_problem(config)
+    if problem:
+        return damaged(problem, config)
     try:
         result = record.result()
     except SuiteError as err:
         return damaged(str(err), config)
+    except OSError as err:
+        return damaged(f"{RESULT} cannot be read ({err.strerror or err})", config)
     if result is None:
         return RunState("partial", record.path, "", config)
     status = result.get("status")
@@ -78,11 +98,59 @@ def run_state(path: str | Path) -> RunState:
     lacking = [key for key in _NEEDED[status] if key not in result]
     if lacking:
         return damaged(f"{RESULT} lacks {', '.join(lacking)}", config, result)
+    problem = _types_problem(result)
+    if problem:
+        return damaged(problem, config, result)
     if status in FINAL_STATUSES:
         problem = _identity_problem(result, config) or _records_problem(record, result, config)
         if problem:
             return damaged(problem, config, result)
     return RunState(status, record.path, "", config, result)
+
+
+def _hash_problem(config: dict[str, Any]) -> str:
+    """The config hash recomputed from config.json's own resolved config (data only: nothing
+    is imported) must be the one it records, which the directory's name carries."""
+    from algorithms.config import config_hash
+
+    from .plan import run_hash
+
+    settings, algorithm = config.get("config"), config.get("algorithm")
+    if not isinstance(settings, dict) or not isinstance(algorithm, str):
+        return f"{CONFIG} lacks its resolved config or algorithm"
+    payload = {"arm": config.get("arm"), "algorithm": algorithm, "config": settings}
+    if "plugin" in config:
+        payload["plugin"] = config["plugin"]
+    try:
+        digest = run_hash(config_hash(payload), int(config.get("steps")))
+    except (TypeError, ValueError):
+        return f"{CONFIG} has no whole step budget"
+    if digest != config.get("config_hash"):
+        return (f"{CONFIG}'s resolved config hashes to {digest}, not to its config_hash "
+                f"{config.get('config_hash')}: a setting was changed after the run was recorded")
+    return ""
+
+
+def _is_number(value, finite: bool = True) -> bool:
+    import math
+
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return ok and (not finite or math.isfinite(value))
+
+
+def _types_problem(result: dict[str, Any]) -> str:
+    """A final result's fields hold what a table reads: whole counts, finite scores."""
+    status = result["status"]
+    if status not in FINAL_STATUSES:
+        return ""
+    for key in ("steps", "iterations", "episodes", "seed"):
+        if not (isinstance(result[key], int) and not isinstance(result[key], bool) and result[key] >= 0):
+            return f"{RESULT}: {key} = {result[key]!r} is not a whole number >= 0"
+    if status == "complete":
+        for key in ("score", "eval_score"):
+            if not _is_number(result[key]):
+                return f"{RESULT}: {key} = {result[key]!r} is not a finite number"
+    return ""
 
 
 def _named_identity(path: Path) -> dict[str, Any]:
@@ -113,13 +181,22 @@ def _records_problem(record: RunRecord, result: dict[str, Any], config: dict[str
         if reached != result["steps"] and not (result["status"] == "diverged" and reached <= result["steps"]):
             name = csv_file(record.file(PROGRESS)).name
             return f"{name} ends at step {reached}, not at the result's {result['steps']}"
-        episodes, _ = csv_tail(record.file(EPISODES))
+        episodes, last = csv_last_rows(record.file(EPISODES), SCORE_EPISODES)
+        returns = [float(row["return"]) for row in last]
     except FileNotFoundError as err:
         return f"{Path(err.filename).name} is missing"
-    except (SuiteError, ValueError) as err:
-        return str(err)
+    except (SuiteError, ValueError, KeyError) as err:
+        return str(err) if not isinstance(err, KeyError) else f"{EPISODES} has no {err} column"
+    except OSError as err:
+        return f"a record CSV cannot be read ({err.strerror or err})"
+    name = csv_file(record.file(EPISODES)).name
     if episodes != result["episodes"]:
-        return f"{csv_file(record.file(EPISODES)).name} has {episodes} episodes, {RESULT} says {result['episodes']}"
+        return f"{name} has {episodes} episodes, {RESULT} says {result['episodes']}"
+    if result["status"] == "complete" and returns:
+        score = sum(returns) / len(returns)
+        if abs(score - result["score"]) > 1e-9 * max(1.0, abs(score)):
+            return f"{RESULT} says score {result['score']!r}, the mean of the last {len(returns)} returns in {name} " \
+                   f"is {score!r}"
     return ""
 
 

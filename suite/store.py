@@ -24,6 +24,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -124,6 +125,12 @@ def read_csv(path: Path) -> list[dict[str, float | int]]:
 def csv_tail(path: Path) -> tuple[int, dict[str, str]]:
     """A record CSV's number of data rows and its last row (text values), read without
     parsing the rest; FileNotFoundError where neither form exists."""
+    count, rows = csv_last_rows(path, 1)
+    return count, rows[-1] if rows else {}
+
+
+def csv_last_rows(path: Path, keep: int) -> tuple[int, list[dict[str, str]]]:
+    """A record CSV's number of data rows and its last `keep` rows (text values)."""
     path = csv_file(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -134,8 +141,8 @@ def csv_tail(path: Path) -> tuple[int, dict[str, str]]:
     if not lines:
         raise SuiteError(f"{path}: corrupt record (no header)")
     header = next(csv.reader([lines[0]]))
-    last = dict(zip(header, next(csv.reader([lines[-1]])), strict=False)) if len(lines) > 1 else {}
-    return len(lines) - 1, last
+    tail = [dict(zip(header, row, strict=False)) for row in csv.reader(lines[max(1, len(lines) - keep):])]
+    return len(lines) - 1, tail
 
 
 def _number(text: str) -> float | int:
@@ -189,9 +196,14 @@ class RunRecord:
         return rows[0], rows[1]
 
     def clear(self) -> None:
-        """Remove a previous attempt's files (the run starts over)."""
-        for name in (PROGRESS, EPISODES, PROGRESS + ".gz", EPISODES + ".gz", RESULT, CHECKPOINT):
-            self.file(name).unlink(missing_ok=True)
+        """Remove a previous attempt's files (the run starts over), and any record name that
+        damage turned into a directory (config.json included: it is written anew)."""
+        for name in (CONFIG, PROGRESS, EPISODES, PROGRESS + ".gz", EPISODES + ".gz", RESULT, CHECKPOINT):
+            path = self.file(name)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif name != CONFIG:
+                path.unlink(missing_ok=True)
 
     def compress(self) -> None:
         """Store a final run's CSVs gzip-compressed (same text; gzip header without a time,
@@ -202,6 +214,12 @@ class RunRecord:
             if plain.exists():
                 atomic_write_bytes(self.file(name + ".gz"), gzip.compress(plain.read_bytes(), 9, mtime=0))
                 plain.unlink()
+
+    def finish_final(self) -> None:
+        """A final run's leftovers of a kill during its last writes: temp files, and CSVs not
+        yet (or half) compressed. Idempotent; nothing a table reads changes."""
+        self.remove_stale_temp_files()
+        self.compress()
 
     def remove_stale_temp_files(self) -> None:
         """Temp files a killed writer left behind (never read: records are renamed into place)."""
