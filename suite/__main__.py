@@ -525,7 +525,8 @@ def cmd_status(args) -> int:
     from .plan import check_runs_dir
     from .status import damaged_runs, status_table
 
-    check_runs_dir(args.runs_dir, write=False)
+    if not check_runs_dir(args.runs_dir, write=False).is_dir():
+        raise SuiteError(f"runs dir {args.runs_dir!r} does not exist")
     grid = grid_args(args)
     table = status_table(args.runs_dir, grid if any(v is not None for v in grid.values()) else None)
     if table.empty:

@@ -301,8 +301,10 @@ def run_ray(groups, runs_dir, checkpoint_every, ray_address, view, finished, sto
         raise SuiteError("the ray backend needs ray: pip install -e '.[ray]'") from None
     started_here = not ray.is_initialized()
     if started_here:
+        # a local cluster (no address) binds to loopback unless PGSUITE_RAY_NODE_IP names another address
+        local = {} if ray_address else {"_node_ip_address": os.environ.get("PGSUITE_RAY_NODE_IP", "127.0.0.1")}
         ray.init(address=ray_address, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
+                 configure_logging=False, **local)
     task = ray.remote(num_cpus=1, max_retries=3)(_ray_task)
     refs, locks = {}, {}
     try:

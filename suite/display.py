@@ -61,7 +61,8 @@ class GridDisplay:
         self.done += 1
         self.failed += status == "failed"
         score = result.get("score")
-        shown = f"score {score:.1f}" if isinstance(score, float) else result.get("error", "")
+        shown = (f"score {score:.1f}" if isinstance(score, float)
+                 else result.get("reason") or result.get("error", ""))  # a diverged run says why
         self.say(f"[{self.done}/{self.total}] {spec.key}: {status} {shown}")
         self._refresh()
 

@@ -69,14 +69,23 @@ class RunSpec:
                 **({"plugin": self.arm.plugin.record()} if self.arm.plugin is not None else {})}
 
 
+MAX_STEPS = 10**12  # far past any budget a run could train; above it a typo, not a plan
+
+
 def parse_steps(value: str | int | float) -> int:
-    """A positive whole number of steps; accepts 1000000, 1e6 and 1_000_000."""
+    """A positive whole number of steps up to MAX_STEPS; accepts 1000000, 1e6 and 1_000_000.
+    Whole numbers written out are read exactly (not through a float)."""
+    text = str(value).replace("_", "").strip()
     try:
-        number = float(str(value).replace("_", ""))
+        number = int(text) if text.lstrip("+").isdigit() else float(text)
     except ValueError:
         raise SuiteError(f"steps {value!r} is not a number") from None
-    if not math.isfinite(number) or not number.is_integer() or number <= 0:
+    if isinstance(number, float) and (not math.isfinite(number) or not number.is_integer()):
         raise SuiteError(f"steps {value!r} must be a positive whole number")
+    if number <= 0:
+        raise SuiteError(f"steps {value!r} must be a positive whole number")
+    if number > MAX_STEPS:
+        raise SuiteError(f"steps {value!r} is more than {MAX_STEPS:.0e} steps per run")
     return int(number)
 
 

@@ -5,6 +5,7 @@ login) its spec is written to a local JSON file, with how to publish it."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from .errors import SuiteError
@@ -22,6 +23,9 @@ def build_report(project: str, entity: str, runs_dir: str | Path, leaderboard: s
     except ImportError:
         raise SuiteError("the report needs wandb-workspaces: pip install -e '.[wandb]'") from None
     runs = load_runs(runs_dir)
+    if not runs.empty:
+        for r in runs[runs["status"] == "damaged"].itertuples():  # left out, by name
+            print(f"left out (damaged): {r.path}: {r.reason}", file=sys.stderr)
     runs = runs[runs["status"].isin(["complete", "diverged"])] if not runs.empty else runs
     if runs.empty:
         raise SuiteError(f"no finished runs under {runs_dir}")

@@ -66,8 +66,11 @@ def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: 
             results[i] = record_failure(spec, record, err, traceback.format_exc())
             continue
         members.append((i, spec, record, trainer, logger))
-    statuses = train_group([m[3] for m in members], [m[4] for m in members], checkpoint_every, stop_after,
-                           should_stop=should_stop)
+    # a diverging run's overflows are recorded as its divergence (trainer.check_finite), not
+    # printed as numpy RuntimeWarnings with their source lines
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        statuses = train_group([m[3] for m in members], [m[4] for m in members], checkpoint_every, stop_after,
+                               should_stop=should_stop)
     for (i, spec, record, trainer, logger), status in zip(members, statuses, strict=True):
         results[i] = _finish(spec, record, trainer, logger, status)
     return results  # type: ignore[return-value]

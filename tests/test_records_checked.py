@@ -127,3 +127,17 @@ def test_a_killed_leaderboards_staging_directory_is_removed_by_the_next_build(ru
     (stale / "README.md").write_text("half")
     build(runs, out)
     assert not stale.exists() and (out / "README.md").exists()
+
+
+def test_steps_are_read_exactly_and_bounded():
+    from suite.plan import parse_steps
+
+    assert parse_steps("123456789") == 123456789 and parse_steps("1e6") == 1_000_000
+    for text in ("1e30", "9007199254740993", "0", "-5", "2.5", "nan"):
+        with pytest.raises(SuiteError):
+            parse_steps(text)
+
+
+def test_status_of_a_runs_dir_that_does_not_exist_is_an_error(tmp_path, capsys):
+    assert main(["status", "--runs-dir", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
