@@ -259,11 +259,17 @@ def test_status_finds_damaged_and_partial_and_run_redoes_only_those(reference, t
 
 
 def test_diverging_run_stops_as_diverged_and_the_grid_goes_on(tmp_path, capsys):
+    import warnings
+
     runs = tmp_path / "runs"
-    code = main(["run", "--algos", "ppo_clip", "--tasks", "tests.failing_env:NaNPendulum-v0,InvertedPendulum",
-                 "--seeds", "1", "--steps", str(4 * 2048), "--runs-dir", str(runs), "--workers", "1",
-                 "--checkpoint-every", "1", "--display", "none"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        code = main(["run", "--algos", "ppo_clip", "--tasks", "tests.failing_env:NaNPendulum-v0,InvertedPendulum",
+                     "--seeds", "1", "--steps", str(4 * 2048), "--runs-dir", str(runs), "--workers", "1",
+                     "--checkpoint-every", "1", "--display", "lines"])
     assert code == 0  # divergence is a result, not a failure of the suite
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]  # its NaNs are the reason, not noise
+    assert "diverged non-finite" in capsys.readouterr().out  # the live line says why
     [diverged] = runs.glob("tests.failing_env:NaNPendulum-v0/*/seed0")
     result = json.loads((diverged / "result.json").read_text())
     assert result["status"] == "diverged" and result["score"] is None
