@@ -194,7 +194,11 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
     cfg = first.config
     M, E, T = len(collectors), len(first.envs), cfg.num_steps
     obs_dim, act_dim = first.obs.shape[1], first.adapter.dim
-    actor = StackedActor(actors)
+    # actors with one network shape step as one stacked actor; others (CEM's: a network per
+    # environment) act member by member
+    stacked = all(getattr(a, "stackable", True) for a in actors)
+    actor = StackedActor(actors) if stacked else None
+    on_episode_end = [getattr(a, "episode_ended", None) for a in actors]
     obs_buf = np.empty((M, T, E, obs_dim), dtype=np.float32)
     act_buf = np.empty((M, T, E, act_dim), dtype=np.float32)
     rew_buf = np.empty((M, T, E), dtype=np.float64)
@@ -220,7 +224,8 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
         obs_buf[:, t] = obs
         if per_batch:
             raw_buf[:, t] = raw
-        actions = actor.sample(obs, rngs)
+        actions = actor.sample(obs, rngs) if stacked else np.stack(
+            [a.sample(obs[m], rngs[m]) for m, a in enumerate(actors)]).astype(np.float32, copy=False)
         act_buf[:, t] = actions
         for m, c in enumerate(collectors):
             step = global_steps[m] + (t + 1) * E
@@ -234,6 +239,8 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
                     terminal = terminated or not cfg.bootstrap_truncation
                     term_buf[m, t, i], trunc_buf[m, t, i] = terminal, truncated and not terminal
                     episodes[m].append(Episode(step, float(c.episode_return[i]), int(c.episode_length[i])))
+                    if on_episode_end[m] is not None:  # CEM: the episode's return scores its candidate
+                        on_episode_end[m](i, float(c.episode_return[i]))
                     if trunc_buf[m, t, i]:
                         final_raw[m].append((t, i, o))
                     o = c._start_episode(i)
