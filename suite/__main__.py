@@ -239,7 +239,8 @@ def add_grid_options(parser) -> None:
     parser.add_argument("--preset", default=None, metavar="NAME",
                         help=f"a named grid: {', '.join(PRESETS)} (table1: the paper's 11 surrogate "
                              "settings; figure3: ppo_clip, trpo, a2c, vpg, cem and the "
-                             "extras a2c_sb3, vpg_section4; quick: figure3's arms, 1 seed, 50k steps). Options given explicitly win.")
+                             "extras a2c_sb3, vpg_section4; quick: figure3's arms, 1 seed, 50k steps). "
+                             "Options given explicitly win.")
     parser.add_argument("--algos", default=None, metavar="ARMS",
                         help="comma-separated arms, each with optional overrides: "
                              "'ppo_clip:clip_eps=0.1,ppo_kl_fixed:beta=3'. "
