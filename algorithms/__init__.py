@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .a2c import A2C, A2CConfig, TunedA2CConfig
+from .a2c_tr import A2CTrustRegion, A2CTrustRegionConfig
 from .cem import CEM, CEMConfig
 from .config import BaseConfig, ConfigError, config_dict, config_hash, with_overrides
 from .ppo import PPO, PPOConfig
@@ -37,6 +38,7 @@ ARMS: dict[str, tuple[type[Algorithm], BaseConfig]] = {
     "vpg_section4": (VPG, VPGConfig(lr_rule="section4", lr=3e-4, kl_target=0.01)),
     "a2c": (A2C, TunedA2CConfig()),
     "a2c_sb3": (A2C, A2CConfig()),
+    "a2c_tr": (A2CTrustRegion, A2CTrustRegionConfig()),
     "cem": (CEM, CEMConfig()),
     "trpo": (TRPO, TRPOConfig()),
     "npg": (TRPO, TRPOConfig(line_search=False)),

@@ -75,3 +75,16 @@ def backtracking_line_search(evaluate: Callable[[torch.Tensor], tuple[float, flo
             return candidate, fraction
         fraction *= shrink
     return old.clone(), 0.0
+
+
+def linear_kl_projection(g: torch.Tensor, k: torch.Tensor, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """ACER's efficient trust-region step (Wang et al. 2016, eq. 12-13), per row of [B, D]:
+    z = argmin_z 1/2 |g - z|^2 subject to k . z <= delta, in closed form
+    z = g - max(0, (k . g - delta) / |k|^2) k, with g the gradient of a sample's objective in
+    its policy's distribution statistics and k that of KL[average policy || policy]. A row
+    whose constraint is slack (k . g <= delta, k = 0 included) keeps g. Returns (z, the
+    multipliers max(0, ...) per row)."""
+    knorm2 = (k * k).sum(-1)
+    excess = (k * g).sum(-1) - delta
+    scale = torch.where(knorm2 > 0, torch.clamp(excess, min=0.0) / torch.where(knorm2 > 0, knorm2, 1.0), 0.0)
+    return g - scale[:, None] * k, scale

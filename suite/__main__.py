@@ -375,10 +375,11 @@ def cmd_random(args) -> int:
 def cmd_table(args) -> int:
     from pathlib import Path
 
+    from . import scores
     from .leaderboard import comparison_results
     from .presets import COMPARISONS, PAPER_STEPS, TABLE1
     from .ranking import for_comparison
-    from .scores import paper_table1, random_scores, run_table
+    from .scores import paper_table1, run_table
     from .store import atomic_write_text, load_runs
     from .tables import comparison_markdown, comparison_table, per_task, per_task_markdown
 
@@ -392,7 +393,7 @@ def cmd_table(args) -> int:
         paper = paper_table1() if comparison.paper_table1 and at_paper_budget else None
         tables[comparison.name] = comparison_table(runs, paper=paper)
         print(f"{comparison.title}\n\n{comparison_markdown(tables[comparison.name], args.normalize)}\n")
-        print(for_comparison(runs, comparison, random_scores(), paper)[1] + "\n")
+        print(for_comparison(runs, comparison, scores.random_scores(), paper)[1] + "\n")
     raw = per_task(frame)
     print(per_task_markdown(raw))
     if args.csv:

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import scores
 from .ablation import paired_differences, toggle_effects
 from .errors import SuiteError
 from .presets import COMPARISONS, FIGURE3, PAPER_SEEDS, PAPER_STEPS, PRESETS, Comparison
 from .ranking import Scores, for_comparison, profile_differences
-from .scores import DATA, normalize, paper_table1, random_scores, run_table
+from .scores import DATA, normalize, paper_table1, run_table
 from .stats import (
     REPS,
     STATS_SEED,
@@ -140,7 +141,7 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
              f"stratified-bootstrap CI (2000 resamples, seed {seed}); rank 1 = best."
              + (" The paper's values are on -v1 tasks with the paper's own implementation." if paper else ""), "",
              comparison_markdown(table, mode), ""]
-    ranking, uncertainty = for_comparison(runs, comparison, random_scores(), paper, seed=seed)
+    ranking, uncertainty = for_comparison(runs, comparison, scores.random_scores(), paper, seed=seed)
     if paper is not None and ranking is None:
         rho = rank_correlation(table)
         parts += [f"Spearman rank correlation between our scores and the paper's: rho = {rho[0]:.2f} over the "
@@ -187,7 +188,7 @@ def _profiles_section(frame, seed: int) -> list[str]:
     what the code-level choices do to each setting."""
     from .presets import TABLE1, TABLE1_PPO1
 
-    randoms = random_scores()
+    randoms = scores.random_scores()
     sides = [Scores.from_frame(in_comparison(frame, c), randoms) for c in (TABLE1_PPO1, TABLE1)]
     if any(len(s.settings) < len(TABLE1.rows) or not s.complete() for s in sides):
         done = [int(np.isfinite(s.raw).sum()) for s in sides]

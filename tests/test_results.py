@@ -11,7 +11,7 @@ import suite
 from algorithms import make_arm
 from suite.__main__ import main
 from suite.leaderboard import build
-from suite.plan import run_hash
+from suite.plan import RunSpec
 from suite.presets import FIGURE3, TABLE1
 from suite.scores import normalize, paper_table1, run_table
 from suite.stats import aggregates, score_matrices
@@ -28,27 +28,32 @@ SCORES = {
 
 
 def fake_run(runs, task, arm, overrides, seed, score, status="complete", steps=10_000):
-    """A whole record set, as a finished run leaves it (suite.run_state says `status`)."""
+    """A whole record set, as a finished run leaves it (suite.run_state says `status`): the
+    config as the code resolves it, and a score that is the mean of its last 100 returns."""
     label = ":".join([arm, *(f"{k}={v}" for k, v in overrides)])
-    config_hash = run_hash(make_arm(label).config_hash, steps)
-    path = runs / task / f"{arm}-{config_hash}" / f"seed{seed}"
+    spec = RunSpec(task, make_arm(label), seed, steps)
+    config_hash = spec.run_hash
+    path = runs / task / f"{spec.arm.record_name}-{config_hash}" / f"seed{seed}"
     env = {"mujoco": "4.0.0", "gymnasium": "1.4.0", "torch": "2.13.0", "numpy": "2", "commit": "abc",
            "cpu": "test cpu"}
-    atomic_write_json(path / "config.json", {"task": task, "arm": arm, "arm_label": label, "seed": seed,
-                                             "overrides": dict(overrides), "steps": steps,
-                                             "config_hash": config_hash, "environment": env})
+    atomic_write_json(path / "config.json", {**spec.config_record(), "environment": env})
+    batch = spec.arm.config.batch_size
+    trained = steps // batch * batch  # whole iterations within the budget
     rng = np.random.default_rng(seed)
-    episodes = [{"global_step": s, "return": (score or 0.0) * s / steps + rng.normal(), "length": 100}
-                for s in range(100, steps + 1, 100)]
-    result = {"status": status, "task": task, "arm": arm, "arm_label": label, "seed": seed, "steps": steps,
-              "config_hash": config_hash, "iterations": steps // 1000, "episodes": len(episodes),
+    final = score or 0.0
+    episodes = [{"global_step": s, "return": float(final * s / trained + rng.normal()), "length": 10}
+                for s in range(10, trained - 10 * 100 + 1, 10)]
+    # the last 100 returns are the score itself, so that their mean is the score exactly
+    episodes += [{"global_step": trained - 10 * (99 - i), "return": float(final), "length": 10} for i in range(100)]
+    result = {"status": status, "task": task, "arm": spec.arm.record_name, "arm_label": label, "seed": seed,
+              "steps": trained, "config_hash": config_hash, "iterations": trained // batch, "episodes": len(episodes),
               "score": score if status == "complete" else None, "eval_score": score,
               "wall_seconds": 10.0, "steps_per_second": steps / 10.0}
     if status == "diverged":
         result["reason"] = "non-finite policy_loss at iteration 3"
     atomic_write_json(path / "result.json", result)
     atomic_write_text(path / "episodes.csv", csv_text(["global_step", "return", "length"], episodes))
-    progress = [{"iteration": i, "global_step": i * 1000} for i in range(1, steps // 1000 + 1)]
+    progress = [{"iteration": i, "global_step": i * batch} for i in range(1, trained // batch + 1)]
     atomic_write_text(path / "progress.csv", csv_text(["iteration", "global_step"], progress))
     return path
 
@@ -306,7 +311,7 @@ def test_step_budgets_are_never_mixed(synthetic, capsys):
     assert main(["table", "--runs-dir", str(synthetic), "--budget", "2e4"]) == 0
     out = capsys.readouterr().out
     assert "| ppo_clip:lr=1 | 1.0 (n=1) |" in out and "Table 1" not in out
-    assert config["arm_label"] == "ppo_clip:lr=1"
+    assert config["arm_label"] == "ppo_clip:lr=1.0"
 
 
 def test_single_run_per_task_intervals_are_flagged(synthetic, tmp_path, monkeypatch):
