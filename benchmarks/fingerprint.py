@@ -32,7 +32,7 @@ from suite.store import TIMING_KEYS, read_csv  # noqa: E402
 
 WALL_CLOCK_COLUMNS = {"time_elapsed", "steps_per_second"}
 ARMS = ("ppo_clip,ppo_klpen,ppo_kl_fixed,ppo_noclip,ppo_clip:preset=ppo1,ppo_noclip:preset=ppo1,vpg,vpg_section4,"
-        "a2c,a2c_sb3,trpo,npg,cem")
+        "a2c,a2c_sb3,a2c_tr,trpo,npg,cem")
 LABEL_KEYS = {"arm_label", "overrides"}  # how the arm was asked for, not what it computed
 
 

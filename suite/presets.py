@@ -75,13 +75,13 @@ TABLE1 = Comparison("table1", "Table 1: surrogate objectives (ppo2 code-level ch
 TABLE1_PPO1 = Comparison("table1_ppo1", "Table 1: surrogate objectives (ppo1, the paper's code)",
                          tuple((row, _with_preset(spec, "ppo1")) for row, spec in TABLE1_SETTINGS),
                          paper_table1=True)
-# The PPO paper's Figure 3, as far as this suite implements it (A2C + Trust Region is not yet
-# in); row names as in the figure's legend. A2C is Tianshou's MuJoCo-tuned A2C, Vanilla
+# The PPO paper's Figure 3: its six algorithms, row names as in the figure's legend. A2C is Tianshou's MuJoCo-tuned A2C, Vanilla
 # PG the footnote's hw4 rule (issue 22); the configurations they replaced stay as extras.
 FIGURE3 = Comparison("figure3", "Figure 3: PPO against other algorithms", (
     ("PPO (Clip)", "ppo_clip"),
     ("TRPO", "trpo"),
     ("A2C", "a2c"),
+    ("A2C + Trust Region", "a2c_tr"),
     ("Vanilla PG, Adaptive", "vpg"),
     ("CEM", "cem"),
 ), extras=(
@@ -113,8 +113,8 @@ PRESETS: dict[str, dict] = {
     "table1_ppo1": _paper_grid(TABLE1_PPO1),
     "figure3": _paper_grid(FIGURE3),
     # All three: Table 1's 11 settings under ppo2's and under ppo1's code-level choices, and
-    # Figure 3's vpg, a2c, trpo, cem (its ppo_clip is Table 1's eps = 0.2) with its two extras
-    # (a2c_sb3, vpg_section4): 28 arms x 7 tasks x 3 seeds = 588 runs.
+    # Figure 3's trpo, a2c, a2c_tr, vpg, cem (its ppo_clip is Table 1's eps = 0.2) with its two
+    # extras (a2c_sb3, vpg_section4): 29 arms x 7 tasks x 3 seeds = 609 runs.
     "paper": _paper_grid(TABLE1, FIGURE3, TABLE1_PPO1),
     # A first look in minutes: the Figure 3 arms, one seed, 50k steps per run.
     "quick": {"algos": FIGURE3.arms, "tasks": PAPER_TASKS, "seeds": 1, "steps": 50_000},

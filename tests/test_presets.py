@@ -30,7 +30,8 @@ PINNED_RUN_HASHES = {  # arm -> run directory hash at 1M steps
     "vpg_section4": "cd9b2606",
     "a2c": "7fad71cf",  # Tianshou's MuJoCo-tuned A2C (issue 22)
     "vpg": "d9acb93a",  # hw4's adaptive step size (issue 22)
-    "cem": "91e48552",  # modular_rl's noisy cross-entropy method (issue 22)
+    "cem": "91e48552",
+    "a2c_tr": "cb43af68",  # a2c with ACER's trust-region update (issue 22)  # modular_rl's noisy cross-entropy method (issue 22)
     # Table 1 under openai/baselines ppo1's code-level choices (issue 26)
     "ppo_noclip:preset=ppo1": "dbdfa77f",
     "ppo_clip:preset=ppo1:clip_eps=0.1": "8b1abeb0",
@@ -49,13 +50,13 @@ PINNED_RUN_HASHES = {  # arm -> run directory hash at 1M steps
 def test_paper_preset_is_both_table1s_and_figure3_with_pinned_hashes():
     paper = PRESETS["paper"]
     specs = plan(paper["algos"], paper["tasks"], paper["seeds"], paper["steps"])
-    assert len(specs) == 588 and len({s.key for s in specs}) == 588
+    assert len(specs) == 609 and len({s.key for s in specs}) == 609
     assert {s.arm.label: s.run_hash for s in specs} == PINNED_RUN_HASHES
     # Figure 3's ppo_clip is Table 1's eps = 0.2: one config, one set of runs
-    assert distinct_arms(FIGURE3, TABLE1)[0] == "ppo_clip" and len(distinct_arms(TABLE1, FIGURE3)) == 17
+    assert distinct_arms(FIGURE3, TABLE1)[0] == "ppo_clip" and len(distinct_arms(TABLE1, FIGURE3)) == 18
     table1 = {s.key for s in plan(PRESETS["table1"]["algos"], seeds=3)}
     figure3 = {s.key for s in plan(PRESETS["figure3"]["algos"], seeds=3)}
-    assert (len(table1), len(figure3), len(table1 & figure3)) == (231, 147, 21)
+    assert (len(table1), len(figure3), len(table1 & figure3)) == (231, 168, 21)
     ppo1 = {s.key for s in plan(PRESETS["table1_ppo1"]["algos"], seeds=3)}
     assert len(ppo1) == 231 and not ppo1 & (table1 | figure3)
     assert table1 | figure3 | ppo1 == {s.key for s in specs}
@@ -64,7 +65,7 @@ def test_paper_preset_is_both_table1s_and_figure3_with_pinned_hashes():
 
 def test_paper_preset_dry_run_counts(tmp_path, capsys):
     assert main(["run", "--preset", "paper", "--dry-run", "--runs-dir", str(tmp_path / "runs")]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("588 runs (588 missing)")
+    assert capsys.readouterr().out.splitlines()[-1].startswith("609 runs (609 missing)")
     assert not (tmp_path / "runs").exists()
 
 
