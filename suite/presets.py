@@ -75,8 +75,9 @@ TABLE1 = Comparison("table1", "Table 1: surrogate objectives (ppo2 code-level ch
 TABLE1_PPO1 = Comparison("table1_ppo1", "Table 1: surrogate objectives (ppo1, the paper's code)",
                          tuple((row, _with_preset(spec, "ppo1")) for row, spec in TABLE1_SETTINGS),
                          paper_table1=True)
-# The PPO paper's Figure 3: its six algorithms, row names as in the figure's legend. A2C is Tianshou's MuJoCo-tuned A2C, Vanilla
-# PG the footnote's hw4 rule (issue 22); the configurations they replaced stay as extras.
+# The PPO paper's Figure 3: its six algorithms, row names as in the figure's legend. A2C is
+# Tianshou's MuJoCo-tuned A2C, Vanilla PG the footnote's hw4 rule (issue 22); the
+# configurations they replaced stay as extras.
 FIGURE3 = Comparison("figure3", "Figure 3: PPO against other algorithms", (
     ("PPO (Clip)", "ppo_clip"),
     ("TRPO", "trpo"),

@@ -30,8 +30,8 @@ PINNED_RUN_HASHES = {  # arm -> run directory hash at 1M steps
     "vpg_section4": "cd9b2606",
     "a2c": "7fad71cf",  # Tianshou's MuJoCo-tuned A2C (issue 22)
     "vpg": "d9acb93a",  # hw4's adaptive step size (issue 22)
-    "cem": "91e48552",
-    "a2c_tr": "cb43af68",  # a2c with ACER's trust-region update (issue 22)  # modular_rl's noisy cross-entropy method (issue 22)
+    "cem": "91e48552",  # modular_rl's noisy cross-entropy method (issue 22)
+    "a2c_tr": "cb43af68",  # a2c with ACER's trust-region update (issue 22)
     # Table 1 under openai/baselines ppo1's code-level choices (issue 26)
     "ppo_noclip:preset=ppo1": "dbdfa77f",
     "ppo_clip:preset=ppo1:clip_eps=0.1": "8b1abeb0",
