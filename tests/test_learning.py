@@ -56,7 +56,7 @@ def test_trpo_reaches_900_within_200k_and_respects_the_trust_region(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("arm, threshold", [
-    ("a2c", 300.0),                 # measured 719 (numpy path, zoo normalization)
+    ("a2c_sb3", 300.0),             # measured 719 (numpy path, zoo normalization)
     ("vpg", 500.0),                 # measured 1000
     ("npg", 500.0),                 # measured 970 (969.9)
     ("vpg:baseline=false", 300.0),  # REINFORCE, measured 765
