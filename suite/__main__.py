@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "reference-normalized scores and P(A > B), with stratified-bootstrap CIs, and a one-line "
                     "verdict. Refuses to compare across step budgets, MuJoCo versions or task versions."
                     "\n\nexamples:\n  python -m suite compare ppo_clip trpo\n  python -m suite compare "
-                    "examples.soft_clip:ARM ppo_clip --runs-dir my-runs --runs-dir runs")
+                    "examples.kl_stop:ARM ppo_clip --runs-dir my-runs --runs-dir runs")
     cmp.add_argument("a", metavar="A")
     cmp.add_argument("b", metavar="B")
     cmp.add_argument("--runs-dir", action="append", default=None, metavar="DIR",
@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "config round-trips and hashes stably, it trains and records, its metrics are finite with "
                     "fixed keys, the same seed gives the same records, and a killed and resumed run equals an "
                     "uninterrupted one. One line per check; exit status 1 if any fails."
-                    "\n\nexample:\n  python -m suite check-arm examples.soft_clip:ARM")
+                    "\n\nexample:\n  python -m suite check-arm examples.kl_stop:ARM")
     conf.add_argument("spec", metavar="SPEC")
     conf.add_argument("--tasks", default=None, metavar="TASKS",
                       help="the tasks to check on (default InvertedPendulum-v5,CartPole-v1: continuous and discrete)")

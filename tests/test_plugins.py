@@ -31,10 +31,10 @@ NOT_AN_ALGORITHM = (dict, PPOConfig())
 # the example's algorithm with one deliberate fault each
 BROKEN = '''
 import numpy as np
-from examples.soft_clip import SoftClipConfig, SoftClipPPO
+from examples.kl_stop import KLStopConfig, KLStopPPO
 
 
-class Noisy(SoftClipPPO):
+class Noisy(KLStopPPO):
     """Draws from an unseeded generator: the same seed gives other numbers."""
 
     def update(self, batch):
@@ -43,7 +43,7 @@ class Noisy(SoftClipPPO):
         return metrics
 
 
-class Forgetful(SoftClipPPO):
+class Forgetful(KLStopPPO):
     """Saves no optimizer state: a resumed run restarts Adam's moments."""
 
     def state_dict(self):
@@ -53,8 +53,8 @@ class Forgetful(SoftClipPPO):
         pass
 
 
-NOISY = (Noisy, SoftClipConfig())
-FORGETFUL = (Forgetful, SoftClipConfig())
+NOISY = (Noisy, KLStopConfig())
+FORGETFUL = (Forgetful, KLStopConfig())
 '''
 
 
@@ -140,7 +140,7 @@ def test_invalid_default_config_is_refused(plugin_path):
 
 
 def test_check_arm_passes_the_example_and_fails_broken_arms(plugin_path, capsys):
-    assert main(["check-arm", "examples.soft_clip:ARM"]) == 0
+    assert main(["check-arm", "examples.kl_stop:ARM"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[-1] == "9 passed, 0 failed"
     checks = dict((name, ok) for name, ok, _ in suite.check_arm("brokenplug:NOISY", (TASK,)))
@@ -212,6 +212,6 @@ def test_export_long_table_and_npz(runs_dir, tmp_path):
 
 
 def test_example_plugin_file_is_documented_and_short():
-    text = open("examples/soft_clip.py").read()
-    assert len(text.splitlines()) <= 80 and "ARM = (SoftClipPPO, SoftClipConfig())" in text
-    assert textwrap.dedent("python -m suite check-arm examples.soft_clip:ARM") in text
+    text = open("examples/kl_stop.py").read()
+    assert len(text.splitlines()) <= 80 and "ARM = (KLStopPPO, KLStopConfig())" in text
+    assert textwrap.dedent("python -m suite check-arm examples.kl_stop:ARM") in text
