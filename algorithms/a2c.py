@@ -172,14 +172,19 @@ class A2C(Algorithm):
         """Gaussian policies with RMSprop take the engine path."""
         return isinstance(self.policy, GaussianPolicy) and self.config.optimizer == "rmsprop"
 
-    def update_autograd(self, batch: Batch) -> dict[str, float]:
-        """The reference: the loss as SB3's A2C.train writes it, torch autograd, one step."""
-        cfg = self.config
+    def autograd_inputs(self, batch: Batch):
+        """What an autograd step starts from: (lr, set on the optimizer; advantages, normalized
+        if asked; the critic's targets; the policy's distribution statistics of the batch)."""
         lr = self.current_lr(batch.progress)
         set_lr(self.optimizer, lr)
         advantages, returns = self.targets(batch)
-        advantages = normalize_advantages(advantages) if cfg.adv_norm else advantages
-        params = self.policy.dist_params(batch.obs)
+        advantages = normalize_advantages(advantages) if self.config.adv_norm else advantages
+        return lr, advantages, returns, self.policy.dist_params(batch.obs)
+
+    def update_autograd(self, batch: Batch) -> dict[str, float]:
+        """The reference: the loss as SB3's A2C.train writes it, torch autograd, one step."""
+        cfg = self.config
+        lr, advantages, returns, params = self.autograd_inputs(batch)
         policy_loss, _ = OBJECTIVES["pg"].reference(self.policy.log_prob(params, batch.actions), advantages)
         entropy = self.policy.entropy(params).mean()
         v_loss, _ = OBJECTIVES["value_mse"].reference(self.value_fn(batch.obs), returns)

@@ -25,8 +25,6 @@ import torch
 
 from .a2c import A2C, TunedA2CConfig
 from .config import hp, require
-from .objectives import normalize_advantages
-from .optimize import set_lr
 from .trainer import Batch
 from .trust_region import linear_kl_projection
 
@@ -56,11 +54,7 @@ class A2CTrustRegion(A2C):
 
     def update_autograd(self, batch: Batch) -> dict[str, float]:
         cfg = self.config
-        lr = self.current_lr(batch.progress)
-        set_lr(self.optimizer, lr)
-        advantages, returns = self.targets(batch)
-        advantages = normalize_advantages(advantages) if cfg.adv_norm else advantages
-        params = self.policy.dist_params(batch.obs)
+        lr, advantages, returns, params = self.autograd_inputs(batch)
         stats = [p.detach().requires_grad_() for p in params]  # the distribution statistics, per state
         objective = self.policy.log_prob(stats, batch.actions) * advantages + cfg.ent_coef * self.policy.entropy(stats)
         g = torch.autograd.grad(objective.sum(), stats)  # each row: its own sample's gradient
