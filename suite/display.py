@@ -74,15 +74,18 @@ class GridDisplay:
                 f"{rate:,.0f} env steps/s | ETA {eta} | elapsed {(time.time() - self.started) / 60:.1f} min")
 
     def _render(self):
+        from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=self.summary(), title_justify="left")
+        table = Table()
         for column in ("run in flight", "step", "steps/s", "recent return"):
             table.add_column(column)
         for key, f in sorted(self.flight.items()):
             recent = f"{f['ret']:,.1f}" if "ret" in f else "-"
             table.add_row(key, f"{int(f['step']):,}/{int(f['steps']):,}", f"{f['sps']:,.0f}", recent)
-        return table
+        # the status line above the table, as wide as the terminal (a table title wraps at the table's width)
+        return Group(Text(self.summary(), no_wrap=True, overflow="ellipsis"), table)
 
     def _refresh(self) -> None:
         if self.live is not None:

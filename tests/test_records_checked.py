@@ -141,3 +141,21 @@ def test_steps_are_read_exactly_and_bounded():
 def test_status_of_a_runs_dir_that_does_not_exist_is_an_error(tmp_path, capsys):
     assert main(["status", "--runs-dir", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_the_live_status_line_uses_the_terminals_width():
+    """A 150-character status line on a 160-column terminal stays one line (as a table
+    title it wrapped at the table's ~80 columns)."""
+    from rich.console import Console
+
+    from suite.display import GridDisplay
+    from suite.plan import plan
+
+    specs = plan("ppo_clip", [TASK], 2, 100_000)
+    view = GridDisplay(specs, specs, "none")
+    view.start(specs[0])
+    line = "runs 0/2 done | " + "x" * 134
+    view.summary = lambda: line
+    console = Console(width=160, record=True)
+    console.print(view._render())
+    assert console.export_text().splitlines()[0] == line
