@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="progress rows to compare per run (one PPO iteration each; default 1)")
     check.add_argument("--tasks", default=None, metavar="TASKS", help="comma-separated task ids (default: all)")
     check.add_argument("--csv", default=None, metavar="FILE", help="also write the verdicts as CSV")
+    check.add_argument("--allow-import", default="", metavar="MODULES",
+                       help="comma-separated modules that records name (plug-in arms, module:Env tasks) and that "
+                            "may be imported to rerun them; a record alone never makes code run")
 
     cmp = commands.add_parser(
         "compare", help="does arm A beat arm B, and how sure is that",
@@ -469,7 +472,8 @@ def cmd_verify(args) -> int:
     from .verify import STATES, verify
 
     frame = verify(args.runs_dir, parse_positive_int("rows", args.rows),
-                   split_list("tasks", args.tasks) if args.tasks else None)
+                   split_list("tasks", args.tasks) if args.tasks else None,
+                   allow_import=tuple(m.strip() for m in args.allow_import.split(",") if m.strip()))
     for r in frame.itertuples():
         print(f"{r.state:<18} {r.key}  {r.detail}")
     counts = frame["state"].value_counts()

@@ -47,17 +47,20 @@ def _same_cpu(recorded: dict, here: dict) -> bool:
     return flags is None or flags == here.get("cpu_flags")
 
 
-def _spec_of(path: Path, config: dict) -> tuple[RunSpec | None, str]:
-    """The run as today's code resolves it from its record's data, or (None, why not)."""
-    from algorithms import ARMS, RECORD_NAMES, ConfigError, make_arm
+def _spec_of(path: Path, config: dict, allow_import: tuple[str, ...] = ()) -> tuple[RunSpec | None, str]:
+    """The run as today's code resolves it from its record's data, or (None, why not). A
+    module the record names is imported only if it is in `allow_import`."""
+    from algorithms import RECORD_NAMES, ConfigError, make_arm
     from algorithms.config import config_dict
 
+    from .runner import modules_named
+
     task, label = str(config.get("task", "")), str(config.get("arm_label", ""))
-    if ":" in task:
-        return None, f"its task {task!r} names a module; not imported (name it on the command line to run it)"
+    refused = [m for m in modules_named(config) if m not in allow_import]
+    if refused:
+        return None, (f"its record names module {refused[0]!r}; not imported because a record says so "
+                      f"(--allow-import {refused[0]} to run it)")
     name = label.split(":", 1)[0]
-    if name not in ARMS:
-        return None, f"its arm {label!r} is not a built-in arm; not imported"
     # a label recorded before its arm's name moved (algorithms.RECORD_NAMES) is the renamed arm's now
     labels = [label] + [alias + label[len(name):] for alias, old in RECORD_NAMES.items() if old == name]
     try:
@@ -95,7 +98,7 @@ def _compare(recorded: list[dict], now: list[dict], what: str) -> tuple[str, flo
 
 
 def verify(runs_dir: str | Path = "runs", rows: int = 1, tasks: list[str] | None = None,
-           group_size: int = DEFAULT_GROUP_SIZE):
+           group_size: int = DEFAULT_GROUP_SIZE, allow_import: tuple[str, ...] = ()):
     """Verify every run directory under `runs_dir` (of `tasks`, if given) over its first
     `rows` progress rows. Returns a DataFrame: key, state, detail."""
     import pandas as pd
@@ -121,7 +124,7 @@ def verify(runs_dir: str | Path = "runs", rows: int = 1, tasks: list[str] | None
         except (OSError, ValueError) as err:
             verdicts[key] = ("not checked", f"its records cannot be read: {err}")
             continue
-        spec, why = _spec_of(path, config)
+        spec, why = _spec_of(path, config, allow_import)
         if spec is None:
             verdicts[key] = ("differs" if why.startswith("differs") else "not checked", why)
             continue

@@ -84,6 +84,9 @@ def test_module_plugin_trains_resumes_and_is_recorded(plugin_path, tmp_path):
     assert straight["status"] == "complete"
     config = json.loads((tmp_path / "straight" / spec.key / "config.json").read_text())
     assert config["plugin"]["module"] == "myplug" and config["plugin"]["version"] == arm.plugin.version
+    # verify reruns a plug-in's record only where the user names its module
+    assert suite.verify(tmp_path / "straight", rows=1)["state"].tolist() == ["not checked"]
+    assert suite.verify(tmp_path / "straight", rows=2, allow_import=("myplug",))["state"].tolist() == ["identical"]
     execute(spec, tmp_path / "resumed", checkpoint_every=1, stop_after=2)
     assert execute(spec, tmp_path / "resumed")["status"] == "complete"
     for name in ("progress.csv", "episodes.csv"):

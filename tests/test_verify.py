@@ -100,5 +100,5 @@ def test_a_record_naming_a_module_is_not_imported(tmp_path, recorded, monkeypatc
     config["task"] = "evilmod:Env"
     (run / "config.json").write_text(json.dumps(config))
     verdict = suite.verify(runs, rows=1).set_index("key").loc[str(run.relative_to(runs))]
-    assert verdict["state"] == "not checked" and "names a module; not imported" in verdict["detail"]
+    assert verdict["state"] == "not checked" and "names module 'evilmod'; not imported" in verdict["detail"]
     assert not marker.exists()
