@@ -45,6 +45,16 @@ from .tables import (
 )
 
 TAUS = np.linspace(-0.5, 1.5, 81)
+PPO1_NOTE = (
+    "These runs use the code-level choices of openai/baselines `ppo1` at d9f194f (2017-08-27), the code released "
+    "with the paper (`preset=ppo1`, algorithms/toggles.py PPO1_FIELDS): normc init, the clip range annealed with "
+    "the step size, an unclipped value loss of weight 1, advantages standardized once per batch, no gradient "
+    "clipping or reward scaling, observation statistics floored at std 0.1, clipped to 5 and updated once per "
+    "batch, unclipped actions, time-limit ends terminal. The KL-penalty rows are our reading: ppo1 never had a "
+    "KL penalty. Not run: the July-20 `pposgd` release (da99706: constant step size and clip range, value "
+    "clipping at 0.2 on unscaled returns, Adam eps 1e-8), which d9f194f replaced because its value clipping "
+    "\"was severely degrading performance on mujoco\" (openai/baselines issue 118). Which code produced the "
+    "paper's Table 1 is not stated anywhere.")
 PUBLISHED_FILE = DATA / "published_1m.json"
 
 
@@ -141,6 +151,8 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
              f"stratified-bootstrap CI (2000 resamples, seed {seed}); rank 1 = best."
              + (" The paper's values are on -v1 tasks with the paper's own implementation." if paper else ""), "",
              comparison_markdown(table, mode), ""]
+    if comparison.name == "table1_ppo1":
+        parts += [PPO1_NOTE, ""]
     ranking, uncertainty = for_comparison(runs, comparison, scores.random_scores(), paper, seed=seed)
     if paper is not None and ranking is None:
         rho = rank_correlation(table)
