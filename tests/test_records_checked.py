@@ -159,3 +159,23 @@ def test_the_live_status_line_uses_the_terminals_width():
     console = Console(width=160, record=True)
     console.print(view._render())
     assert console.export_text().splitlines()[0] == line
+
+
+def test_an_unreadable_run_directory_is_that_runs_damage(runs, monkeypatch):
+    """As root nothing is unreadable, so the OSError a non-root reader meets is injected."""
+    from pathlib import Path
+
+    bad = _seed(runs, 1)
+    real_exists = Path.exists
+
+    def exists(self, *args, **kwargs):
+        if self.parent == bad:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", exists)
+    state = run_state(bad)
+    assert state.state == "damaged" and "cannot be read (Permission denied)" in state.reason
+    frame = suite.load_runs(runs)
+    assert sorted(frame["status"]) == ["complete", "damaged"]
+    assert main(["status", "--runs-dir", str(runs)]) == 0
