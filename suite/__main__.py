@@ -396,7 +396,8 @@ def cmd_table(args) -> int:
         paper = paper_table1() if comparison.paper_table1 and at_paper_budget else None
         tables[comparison.name] = comparison_table(runs, paper=paper)
         print(f"{comparison.title}\n\n{comparison_markdown(tables[comparison.name], args.normalize)}\n")
-        print(for_comparison(runs, comparison, scores.random_scores(), paper)[1] + "\n")
+        print(for_comparison(runs, comparison, scores.random_scores(), paper,
+                             tasks=list(PAPER_TASKS) if at_paper_budget else None)[1] + "\n")
     raw = per_task(frame)
     print(per_task_markdown(raw))
     if args.csv:

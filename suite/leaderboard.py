@@ -153,7 +153,7 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
              comparison_markdown(table, mode), ""]
     if comparison.name == "table1_ppo1":
         parts += [PPO1_NOTE, ""]
-    ranking, uncertainty = for_comparison(runs, comparison, scores.random_scores(), paper, seed=seed)
+    ranking, uncertainty = for_comparison(runs, comparison, scores.random_scores(), paper, seed=seed, tasks=tasks)
     if paper is not None and ranking is None:
         rho = rank_correlation(table)
         parts += [f"Spearman rank correlation between our scores and the paper's: rho = {rho[0]:.2f} over the "
@@ -202,7 +202,8 @@ def _profiles_section(frame, seed: int) -> list[str]:
 
     randoms = scores.random_scores()
     sides = [Scores.from_frame(in_comparison(frame, c), randoms) for c in (TABLE1_PPO1, TABLE1)]
-    if any(len(s.settings) < len(TABLE1.rows) or not s.complete() for s in sides):
+    paper_tasks = sorted(PRESETS["paper"]["tasks"])
+    if any(len(s.settings) < len(TABLE1.rows) or not s.complete() or s.tasks != paper_tasks for s in sides):
         done = [int(np.isfinite(s.raw).sum()) for s in sides]
         return ["## Table 1 three ways: the paper, its own code (ppo1), ppo2's code-level choices", "",
                 f"Shown once both tables are complete (scored runs so far: ppo1 {done[0]}, ppo2 {done[1]}).", ""]

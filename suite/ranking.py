@@ -269,13 +269,15 @@ def ranking_markdown(r: Ranking, exclude_from_pairs: str | None = "No clipping o
 
 
 def for_comparison(runs, comparison, randoms: dict[str, float], paper: dict[str, float] | None = None,
-                   reps: int = REPS, seed: int = STATS_SEED) -> tuple[Ranking | None, str]:
+                   reps: int = REPS, seed: int = STATS_SEED, tasks: list[str] | None = None
+                   ) -> tuple[Ranking | None, str]:
     """(the ranking's uncertainty, its markdown) for a comparison's runs, or (None, why not)
-    while a run is missing or unscored."""
+    while a run is missing or unscored (on every one of `tasks`, where given)."""
     outlier = "No clipping or penalty" if comparison.paper_table1 else None
     scores = Scores.from_frame(runs, randoms)
     expected = len(comparison.rows)
-    if len(scores.settings) < expected or not scores.complete() or scores.raw.shape[-1] < 2:
+    missing_task = tasks is not None and set(scores.tasks) != set(tasks)
+    if missing_task or len(scores.settings) < expected or not scores.complete() or scores.raw.shape[-1] < 2:
         return None, ("How sure this ranking is: computed once every run of every setting is scored "
                       f"({int(np.isfinite(scores.raw).sum())} scored so far).")
     ranking = rank_uncertainty(scores, paper, reps, seed, last_fixed=outlier)
