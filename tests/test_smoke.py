@@ -34,8 +34,11 @@ def test_two_iterations(arm_name, task):
     assert log.rows[-1]["global_step"] == 2 * arm.config.batch_size
     # one row per iteration, or one row for both where iterations are short (A2C's 5 steps)
     assert len(log.rows) == (2 if arm.config.batch_size >= 2048 else 1)
+    # CEM has no gradient step: it reports its search instead
+    keys = (("generation", "candidate_return_mean", "elite_return_mean", "sample_std") if arm_name == "cem"
+            else ("approx_kl", "policy_loss", "value_loss", "entropy", "lr"))
     for row in log.rows:
-        for key in ("approx_kl", "policy_loss", "value_loss", "entropy", "lr"):
+        for key in keys:
             assert math.isfinite(row[key]), (key, row)
-        assert row["approx_kl"] >= 0
+        assert row.get("approx_kl", 0.0) >= 0
     assert log.state["iteration"] == 2
