@@ -53,6 +53,16 @@ RECORD_NAMES = {"vpg_section4": "vpg", "a2c_sb3": "a2c"}
 ENTRY_POINT_GROUP = "pgsuite.arms"
 
 
+def arm_config_hash(record_name: str, algorithm: str, config: dict, plugin: dict | None = None) -> str:
+    """An arm's config hash from data: its record name, its algorithm class's name, its
+    resolved config (`config_dict`) and, for a plug-in, where its code comes from. The one
+    definition: `Arm.config_hash` and the check of a recorded config.json both use it."""
+    payload = {"arm": record_name, "algorithm": algorithm, "config": config}
+    if plugin is not None:  # two versions of a user's code never share a run directory
+        payload["plugin"] = plugin
+    return config_hash(payload)
+
+
 @dataclass(frozen=True)
 class Plugin:
     """Where a plug-in arm's code comes from: what its config hash and config.json record."""
@@ -178,10 +188,8 @@ class Arm:
 
     @property
     def config_hash(self) -> str:
-        payload = {"arm": self.record_name, "algorithm": self.algorithm.__name__, "config": config_dict(self.config)}
-        if self.plugin is not None:  # two versions of a user's code never share a run directory
-            payload["plugin"] = self.plugin.record()
-        return config_hash(payload)
+        return arm_config_hash(self.record_name, self.algorithm.__name__, config_dict(self.config),
+                               self.plugin.record() if self.plugin is not None else None)
 
 
 def make_arm(spec: str, task: str | None = None) -> Arm:
@@ -235,4 +243,5 @@ def _show(value) -> str:
 
 
 __all__ = ["A2C", "ARMS", "A2CConfig", "Algorithm", "Arm", "Batch", "ConfigError", "PPO", "PPOConfig", "Plugin",
-           "TRPO", "TRPOConfig", "Trainer", "VPG", "VPGConfig", "load_plugin", "make_arm", "plugin_arms", "train_group"]
+           "TRPO", "TRPOConfig", "Trainer", "VPG", "VPGConfig", "arm_config_hash", "load_plugin", "make_arm",
+           "plugin_arms", "train_group"]

@@ -259,11 +259,11 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
         else:
             obs = next_raw.astype(np.float32)
         raw = next_raw
-    acted_buf, acted_last = (obs_buf.copy(), obs) if per_batch else (None, None)
-    if per_batch:
+    acted_buf, acted_last = (obs_buf, obs) if per_batch else (None, None)
+    if per_batch:  # the update's view of the batch: under the statistics that include it
         o_mean, o_var, o_count = merge_moments(o_mean, o_var, o_count, raw_buf.reshape(M, T * E, obs_dim))
-        obs_buf[:] = standardize(raw_buf, o_mean[:, None, None], o_var[:, None, None], obs_norm.clip,
-                                 obs_norm.eps, obs_norm.std_floor)
+        obs_buf = standardize(raw_buf, o_mean[:, None, None], o_var[:, None, None], obs_norm.clip,
+                              obs_norm.eps, obs_norm.std_floor)
         obs = standardize(next_raw, o_mean[:, None], o_var[:, None], obs_norm.clip, obs_norm.eps, obs_norm.std_floor)
     results = []
     for m, c in enumerate(collectors):

@@ -18,7 +18,6 @@ algorithms.RECORD_NAMES), give each side its own names with --arms: the director
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import tempfile
@@ -28,9 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from suite import run  # noqa: E402
-from suite.store import TIMING_KEYS, read_csv  # noqa: E402
+from suite.store import records_digest  # noqa: E402
 
-WALL_CLOCK_COLUMNS = {"time_elapsed", "steps_per_second"}
 ARMS = ("ppo_clip,ppo_klpen,ppo_kl_fixed,ppo_noclip,ppo_clip:preset=ppo1,ppo_noclip:preset=ppo1,vpg,vpg_section4,"
         "a2c,a2c_sb3,a2c_tr,trpo,npg,cem")
 LABEL_KEYS = {"arm_label", "overrides"}  # how the arm was asked for, not what it computed
@@ -43,15 +41,9 @@ def grids(arms: str) -> list[tuple]:
 
 
 def records(run_path: Path) -> str:
-    result = json.loads((run_path / "result.json").read_text())
-    config = json.loads((run_path / "config.json").read_text())
-    progress = [{k: v for k, v in row.items() if k not in WALL_CLOCK_COLUMNS}
-                for row in read_csv(run_path / "progress.csv")]
-    text = json.dumps({"result": {k: v for k, v in result.items() if k not in {*TIMING_KEYS, *LABEL_KEYS}},
-                       "config": {k: v for k, v in config.items() if k != "environment" and k not in LABEL_KEYS},
-                       "progress": progress, "episodes": read_csv(run_path / "episodes.csv")},
-                      sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """The run's digest: everything recorded, less wall-clock figures, the machine and the label."""
+    return records_digest(run_path, config_keys_left_out={"environment", *LABEL_KEYS},
+                          result_keys_left_out=frozenset(LABEL_KEYS))
 
 
 def fingerprint(arms: str = ARMS) -> dict[str, str]:

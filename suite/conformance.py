@@ -17,25 +17,15 @@ through the suite's own runner, and prints one line:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import tempfile
 from pathlib import Path
 
+from .store import WALL_CLOCK_COLUMNS as WALL_CLOCK
+from .store import records_digest as _records
+
 CONTINUOUS, DISCRETE = "InvertedPendulum-v5", "CartPole-v1"
-WALL_CLOCK = {"time_elapsed", "steps_per_second"}
-
-
-def _records(path: Path) -> str:
-    """SHA-256 of what a run recorded, wall-clock measurements aside."""
-    from .store import EPISODES, PROGRESS, RESULT, TIMING_KEYS, read_csv
-
-    result = json.loads((path / RESULT).read_text())
-    progress = [{k: v for k, v in row.items() if k not in WALL_CLOCK} for row in read_csv(path / PROGRESS)]
-    text = json.dumps({"result": {k: v for k, v in result.items() if k not in TIMING_KEYS},
-                       "progress": progress, "episodes": read_csv(path / EPISODES)}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def check_arm(spec: str, tasks: tuple[str, ...] = (CONTINUOUS, DISCRETE)) -> list[tuple[str, bool, str]]:

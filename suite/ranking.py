@@ -259,7 +259,7 @@ def ranking_markdown(r: Ranking, exclude_from_pairs: str | None = "No clipping o
                      + ".")
     gaps = sorted(abs(d) for a, b, d, *_ in middle) if middle else sorted(abs(p[2]) for p in r.pairs)
     typical = float(np.median(gaps)) if gaps else float("nan")
-    seeds = r.reps and seeds_needed(typical, r.run_std, len(r.tasks))
+    seeds = seeds_needed(typical, r.run_std, len(r.tasks))
     lines.append(f"- A run's normalized score varies with std {fmt(r.run_std)} about its cell's mean; the median "
                  f"gap between two settings{' other than ' + repr(exclude_from_pairs) if middle else ''} is "
                  f"{typical:.3f}: telling such a pair apart (5% two-sided, power 80%) would take about {seeds} "

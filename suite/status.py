@@ -111,18 +111,16 @@ def run_state(path: str | Path) -> RunState:
 def _hash_problem(config: dict[str, Any]) -> str:
     """The config hash recomputed from config.json's own resolved config (data only: nothing
     is imported) must be the one it records, which the directory's name carries."""
-    from algorithms.config import config_hash
+    from algorithms import arm_config_hash
 
     from .plan import run_hash
 
     settings, algorithm = config.get("config"), config.get("algorithm")
     if not isinstance(settings, dict) or not isinstance(algorithm, str):
         return f"{CONFIG} lacks its resolved config or algorithm"
-    payload = {"arm": config.get("arm"), "algorithm": algorithm, "config": settings}
-    if "plugin" in config:
-        payload["plugin"] = config["plugin"]
     try:
-        digest = run_hash(config_hash(payload), int(config.get("steps")))
+        digest = run_hash(arm_config_hash(config.get("arm"), algorithm, settings, config.get("plugin")),
+                          int(config.get("steps")))
     except (TypeError, ValueError):
         return f"{CONFIG} has no whole step budget"
     if digest != config.get("config_hash"):

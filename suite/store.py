@@ -41,7 +41,26 @@ CONFIG, PROGRESS, EPISODES, RESULT, CHECKPOINT = (
     "config.json", "progress.csv", "episodes.csv", "result.json", "checkpoint.pt")
 EPISODE_COLUMNS = ["global_step", "return", "length"]
 # Result fields that measure the machine, not the learning: excluded when runs are compared.
-TIMING_KEYS = ("steps_per_second", "wall_seconds")
+TIMING_KEYS = ("steps_per_second", "wall_seconds")  # result.json's wall-clock fields
+WALL_CLOCK_COLUMNS = frozenset({"time_elapsed", "steps_per_second"})  # progress.csv's
+
+
+def records_digest(run_path: Path, config_keys_left_out: set[str] | None = None,
+                   result_keys_left_out: frozenset[str] = frozenset()) -> str:
+    """SHA-256 of what a run recorded, wall-clock measurements left out: result.json,
+    progress.csv, episodes.csv and, unless `config_keys_left_out` is None, config.json less
+    those keys. Two runs with the same digest recorded the same numbers."""
+    import hashlib
+
+    run_path = Path(run_path)
+    result = read_json(run_path / RESULT)
+    progress = [{k: v for k, v in row.items() if k not in WALL_CLOCK_COLUMNS} for row in read_csv(run_path / PROGRESS)]
+    payload = {"result": {k: v for k, v in result.items() if k not in {*TIMING_KEYS, *result_keys_left_out}},
+               "progress": progress, "episodes": read_csv(run_path / EPISODES)}
+    if config_keys_left_out is not None:
+        config = read_json(run_path / CONFIG)
+        payload["config"] = {k: v for k, v in config.items() if k not in config_keys_left_out}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
