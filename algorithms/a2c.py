@@ -22,15 +22,16 @@ import numpy as np
 import torch
 
 from .advantages import gae
+from .base import Batch
 from .bridge import TorchBridge
 from .config import ROLLOUT, UPDATE, BaseConfig, hp, require, require_positive
 from .distributions import gaussian_entropy_np, gaussian_kl_np, gaussian_log_prob_np
 from .engine import RMSprop, clip_global_norm
+from .group import GroupUpdate
 from .nets import GaussianActor, GaussianPolicy
 from .normalize import RunningMeanStd
 from .objectives import OBJECTIVES, gaussian_policy_grad, normalize_advantages, normalize_advantages_np
 from .optimize import gradient_step, set_lr
-from .trainer import Algorithm, Batch
 
 SB3_A2C = "Stable-Baselines3 A2C defaults (= openai/baselines a2c), as rl-baselines3-zoo runs MuJoCo"
 # rl-baselines3-zoo hyperparams/a2c.yml, MuJoCo entries (&mujoco-defaults): `normalize: true`
@@ -131,7 +132,7 @@ class TunedA2CConfig(A2CConfig):
                                     shared=(ROLLOUT,))
 
 
-class A2C(Algorithm):
+class A2C(GroupUpdate):
     config: A2CConfig
 
     def __init__(self, config: A2CConfig, policy, value_fn, rng):
@@ -259,8 +260,10 @@ class A2C(Algorithm):
         pol, _ = gaussian_policy_grad("pg", mean, net.log_std, actions, adv, ent_coef=ent_coef)
         entropy = gaussian_entropy_np(net.log_std[:, 0])
         values, val_inputs = net.value(obs)
-        value_loss, residual = OBJECTIVES["value_mse"].closed_form(values, returns)
-        net.backward(pol_inputs, pol.d_mean, pol.d_log_std, val_inputs, residual * (2.0 * vf_coef / np.float32(B)))
+        value = OBJECTIVES["value_mse"]
+        value_loss, residual = value.closed_form(values, returns)
+        net.backward(pol_inputs, pol.d_mean, pol.d_log_std, val_inputs,
+                     residual * (value.residual_factor * vf_coef / np.float32(B)))
         clip_global_norm(net.grad_flat, max_norm)
         engine.optimizer.update(net.layout.flat, net.grad_flat, np.array([[lr] for lr in lrs]))
         engine.stored()

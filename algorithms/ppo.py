@@ -18,10 +18,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from .base import Batch
 from .bridge import TorchBridge
 from .config import PPO1, PPO2, PPO_T3, UPDATE, BaseConfig, ConfigError, hp, require, require_positive
 from .distributions import gaussian_entropy_np, gaussian_kl_np
 from .engine import ActorCritic, Adam, clip_global_norm
+from .group import GroupUpdate
 from .nets import GaussianPolicy
 from .objectives import (
     OBJECTIVES,
@@ -32,7 +34,6 @@ from .objectives import (
     normalize_advantages_np,
 )
 from .optimize import gradient_step, set_lr
-from .trainer import Algorithm, Batch
 
 # clip, kl_adaptive, kl_fixed, none
 PPO_OBJECTIVES = tuple(name for name, o in OBJECTIVES.items() if o.kind == "policy")
@@ -74,7 +75,7 @@ class PPOConfig(BaseConfig):
                 f"must be in [1, batch size {self.batch_size}]")
 
 
-class PPO(Algorithm):
+class PPO(GroupUpdate):
     config: PPOConfig
 
     def __init__(self, config: PPOConfig, policy, value_fn, rng):

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import torch
 
+from .base import Algorithm, Batch
 from .config import BaseConfig, hp, require, require_positive
 from .objectives import OBJECTIVES, normalize_advantages
 from .optimize import ValueFitter, set_lr
-from .trainer import Algorithm, Batch
 from .trust_region import (
     backtracking_line_search,
     conjugate_gradient,

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from .advantages import discounted_returns
+from .base import Algorithm, Batch
 from .config import BaseConfig, hp, require, require_positive
 from .objectives import OBJECTIVES, adaptive_beta, normalize_advantages
 from .optimize import ValueFitter, gradient_step, set_lr
-from .trainer import Algorithm, Batch
 
 FIG3 = "PPO paper, Figure 3 footnote (Adam step size adapted from the KL, rule of section 4)"
 HW4 = "berkeleydeeprlcourse/homework hw4/main.py at 730ea46, the PPO paper's Figure 3 footnote's implementation"

@@ -8,23 +8,26 @@ Everything the CLI does is callable from Python under the same names:
     suite.verify("runs")      # today's code against the records, run by run
 """
 
-from ._startup import guard as _guard_startup
+from suite._startup import guard as _guard_startup
 
 _guard_startup()  # first: Ctrl-C while the imports below load is one line, not a traceback
 
-from .compare import compare  # noqa: E402
-from .conformance import check_arm  # noqa: E402
-from .errors import Interrupted, SuiteError  # noqa: E402
-from .export import export  # noqa: E402
-from .grid import run  # noqa: E402
-from .plan import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, plan, resolve_grid  # noqa: E402
-from .presets import PRESETS  # noqa: E402
-from .runner import evaluate, execute  # noqa: E402
-from .status import run_state  # noqa: E402
-from .status import status_table as status  # noqa: E402
-from .store import load_episodes, load_progress, load_runs  # noqa: E402
-from .tasks import PAPER_TASKS, resolve_task  # noqa: E402
-from .verify import verify  # noqa: E402
+from suite.errors import Interrupted, SuiteError  # noqa: E402
+from suite.grid.conformance import check_arm  # noqa: E402
+from suite.grid.driver import run  # noqa: E402
+from suite.grid.plan import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, plan, resolve_grid  # noqa: E402
+from suite.grid.runner import evaluate, execute  # noqa: E402
+from suite.grid.verify import verify  # noqa: E402
+from suite.paper import (  # noqa: E402
+           PAPER_TASKS,
+           PRESETS,  # noqa: E402
+           resolve_task,
+)
+from suite.records.state import run_state  # noqa: E402
+from suite.results.compare import compare  # noqa: E402
+from suite.results.export import export  # noqa: E402
+from suite.results.readers import load_episodes, load_progress, load_runs  # noqa: E402
+from suite.results.readers import status_table as status  # noqa: E402
 
 __all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PAPER_TASKS", "PRESETS", "Interrupted", "RunSpec", "SuiteError",
            "evaluate", "execute", "load_episodes", "load_progress", "load_runs", "plan", "resolve_grid",

@@ -136,7 +136,7 @@ def test_grid_members_equal_single_runs_exactly(arm_label):
 
     alone = trainers()
     for t in alone:
-        assert t.train(checkpoint_every=10**9) == "complete"
+        assert train_group([t], [None], checkpoint_every=10**9)[0] == "complete"
     together = trainers()
     assert train_group(together, [None] * 3, checkpoint_every=10**9) == ["complete"] * 3
     for a, b in zip(alone, together, strict=True):
@@ -162,7 +162,7 @@ def test_grid_mixes_settings_and_algorithms():
 
     alone = trainers()
     for t in alone:
-        t.train(checkpoint_every=10**9)
+        train_group([t], [None], checkpoint_every=10**9)[0]
     together = trainers()
     train_group(together, [None] * 3, checkpoint_every=10**9)
     for a, b in zip(alone, together, strict=True):
@@ -175,8 +175,8 @@ def test_suite_grid_mode_records_equal_runs_alone(tmp_path):
     """`suite run --group-size 3` (one process, three seeds stacked) writes the same records as
     `--group-size 1`, except wall-clock columns; and it resumes a half-done member."""
     from suite import run
-    from suite.plan import plan
-    from suite.runner import execute
+    from suite.grid.plan import plan
+    from suite.grid.runner import execute
 
     from .test_determinism import records
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .errors import SuiteError
-from .store import atomic_write_text, load_runs
-from .tracking import wandb_mode
+from suite.errors import SuiteError
+from suite.grid.tracking import wandb_mode
+from suite.records.files import atomic_write_text
+from suite.results.readers import load_runs
 
 METRICS = ("episode_return", "approx_kl", "entropy")
 

@@ -10,28 +10,26 @@ Normalized score = (score - random) / (top - random), where `top` is, by mode:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import gymnasium as gym
+import mujoco
 import numpy as np
+import pandas as pd
 
-from .errors import SuiteError
-from .store import atomic_write_json, read_json, user_data_dir
+from algorithms.rollout import make_env
+from suite.errors import SuiteError
+from suite.paper import DATA
+from suite.records.files import atomic_write_json, read_json, user_data_dir
 
-DATA = Path(__file__).parent / "data"
 RANDOM_FILE = DATA / "random_scores.json"
 REFERENCE_FILE = DATA / "reference_scores.json"
-PAPER_TABLE1_FILE = DATA / "paper_table1.json"
 MODES = ("paper", "reference")
 
 
 def measure_random(tasks: list[str], episodes: int = 100, seed: int = 0) -> dict:
     """Mean return of uniformly random actions, `episodes` episodes per task. The env is
     reset with `seed` once, the action space seeded with `seed`; later resets continue."""
-    import gymnasium as gym
-    import mujoco
-
-    from algorithms.rollout import make_env
 
     table = {}
     for task in tasks:
@@ -85,16 +83,11 @@ def reference_scores(path: Path = REFERENCE_FILE) -> dict[str, float]:
     return dict(read_json(path)["scores"])
 
 
-def paper_table1() -> dict[str, float]:
-    return dict(json.loads(PAPER_TABLE1_FILE.read_text())["settings"])
-
-
 def run_table(runs, budget: int | None = None):
     """From load_runs(): one row per run that has a result, with task, arm_label, seed,
     status, score (NaN unless complete), plus the versions the records carry. Refuses
     records that mix step budgets (unless `budget` picks one), MuJoCo versions, or
     versions of one task."""
-    import pandas as pd
 
     if runs.empty:
         raise SuiteError("no run records found")

@@ -17,14 +17,21 @@ one-line verdict that says when the data cannot decide.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from .errors import SuiteError
-from .stats import REPS, STATS_SEED, _quiet, _seed
+from algorithms import ConfigError, make_arm
+from suite.errors import SuiteError
+from suite.grid.plan import check_runs_dir
+from suite.paper import COMPARISONS
+from suite.records.files import run_hash
+from suite.results.readers import load_runs
+from suite.results.scores import normalize
+from suite.results.stats import REPS, STATS_SEED, _quiet, _seed, interval
+from suite.results.tables import markdown_table
 
 
 def _rows_to_arm(name: str) -> str:
     """A comparison row's name to its arm spec; anything else is taken as an arm spec."""
-    from .presets import COMPARISONS
 
     for comparison in COMPARISONS:
         for row, spec in comparison.rows + comparison.extras:
@@ -35,9 +42,6 @@ def _rows_to_arm(name: str) -> str:
 
 def side(frame, spec: str, tasks: list[str] | None = None):
     """The complete runs of arm `spec` (matched by config hash on every task it has runs on)."""
-    from algorithms import ConfigError, make_arm
-
-    from .plan import run_hash
 
     spec = _rows_to_arm(spec)
     found = []
@@ -50,7 +54,6 @@ def side(frame, spec: str, tasks: list[str] | None = None):
         hashes = {run_hash(arm.config_hash, int(b)) for b in budgets}
         rows = frame[(frame["task"] == task) & frame["config_hash"].isin(hashes) & (frame["status"] == "complete")]
         found.append(rows)
-    import pandas as pd
 
     return pd.concat(found) if found else frame.iloc[0:0]
 
@@ -73,13 +76,8 @@ def _check_like_with_like(a, b, names: tuple[str, str]) -> None:
 def compare(a: str, b: str, runs_dirs=("runs",), tasks: list[str] | None = None, reps: int = REPS,
             seed: int = STATS_SEED) -> dict:
     """The comparison as a dict: per_task (DataFrame), overall (dict), verdict (str)."""
-    import pandas as pd
     from rliable import library as rly
     from rliable import metrics
-
-    from .plan import check_runs_dir
-    from .scores import normalize
-    from .store import load_runs
 
     for runs_dir in runs_dirs:
         if not check_runs_dir(runs_dir, write=False).is_dir():
@@ -101,15 +99,14 @@ def compare(a: str, b: str, runs_dirs=("runs",), tasks: list[str] | None = None,
     left, right = (x[x["task"].isin(common)] for x in (left, right))
     left, _ = normalize(left, "reference")
     right, _ = normalize(right, "reference")
-    rng = np.random.default_rng(seed)
     per_task = []
     for task in common:
         row = {"task": task}
         for name, frame_ in (("a", left), ("b", right)):
-            values = frame_.loc[frame_["task"] == task, "score"].to_numpy(float)
-            boot = values[rng.integers(0, len(values), (reps, len(values)))].mean(1)
-            row.update({f"{name}_mean": values.mean(), f"{name}_low": np.percentile(boot, 2.5),
-                        f"{name}_high": np.percentile(boot, 97.5), f"{name}_runs": len(values)})
+            values = frame_.loc[frame_["task"] == task].sort_values("seed")["score"].to_numpy(float)
+            mean, low, high = interval(values[:, None], reps=reps, seed=seed)
+            row.update({f"{name}_mean": float(mean), f"{name}_low": float(low), f"{name}_high": float(high),
+                        f"{name}_runs": len(values)})
         per_task.append(row)
     seeds = min(int(x.groupby("task").size().min()) for x in (left, right))
     matrices = [np.stack([x.loc[x["task"] == t].sort_values("seed")["normalized"].to_numpy()[:seeds]
@@ -147,8 +144,6 @@ def verdict(a: str, b: str, o: dict) -> str:
 
 
 def compare_markdown(result: dict) -> str:
-    from .tables import markdown_table
-
     a, b, o = result["a"], result["b"], result["overall"]
     rows = [[r.task, f"{r.a_mean:.1f} [{r.a_low:.1f}, {r.a_high:.1f}] (n={r.a_runs})",
              f"{r.b_mean:.1f} [{r.b_low:.1f}, {r.b_high:.1f}] (n={r.b_runs})"] for r in result["per_task"].itertuples()]
