@@ -62,6 +62,12 @@ class Algorithm:
         elsewhere between iterations (A2C: in the numpy engine). Called before anything
         reads them: the parameter check, evaluation, checkpoints."""
 
+    def release(self) -> None:
+        """Before the torch modules or optimizers are written from outside (a checkpoint
+        loaded): hand back whatever the algorithm keeps elsewhere (bridge.EngineState) and stop
+        keeping it."""
+        self.sync()
+
     def current_lr(self, progress: float) -> float:
         """The configured step size, annealed linearly to 0 over the run if asked."""
         cfg = self.config

@@ -187,6 +187,7 @@ class Trainer:
         self.iteration = int(state["iteration"])
         self.global_step = int(state["global_step"])
         self.wall_seconds = float(state["wall_seconds"])
+        self.algorithm.release()  # first: a kept engine state must not overwrite what is loaded
         self.policy.load_state_dict(state["policy"])
         self.value_fn.load_state_dict(state["value_fn"])
         self.algorithm.load_state_dict(state["algorithm"])

@@ -22,6 +22,7 @@ import torch
 
 from .advantages import discounted_returns
 from .base import Algorithm, Batch
+from .bridge import release_engine
 from .config import BaseConfig, hp, require, require_positive
 from .objectives import OBJECTIVES, adaptive_beta, normalize_advantages
 from .optimize import ValueFitter, gradient_step, set_lr
@@ -108,7 +109,11 @@ class VPG(Algorithm):
             metrics["value_loss"] = self.value_fitter.fit(batch.obs, batch.returns)
         return metrics
 
+    def release(self) -> None:
+        release_engine(self.value_fitter)
+
     def state_dict(self) -> dict:
+        self.value_fitter.flush()
         return {"optimizer": self.optimizer.state_dict(), "lr": self.lr,
                 "value_optimizer": self.value_fitter.optimizer.state_dict()}
 
