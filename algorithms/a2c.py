@@ -156,9 +156,9 @@ class A2C(GroupUpdate):
         if not self.config.return_norm:
             return batch.advantages, batch.returns
         cfg = self.config
-        T, N = batch.rewards.shape
+        T, E = batch.rewards.shape
         scale = float(np.sqrt(self.return_rms.var + 1e-8))
-        values = batch.values.double().numpy().reshape(T, N)
+        values = batch.values.double().numpy().reshape(T, E)
         advantages, returns = gae(batch.rewards, values * scale, batch.next_values * scale, batch.terminated,
                                   batch.truncated, cfg.gamma, cfg.gae_lambda)
         self.return_rms.update(returns.reshape(-1))

@@ -21,8 +21,8 @@ from .rollout import Episode
 
 @dataclass
 class Batch:
-    """One iteration's batch for `update`. Flat tensors are [B] = [T * N] (time-major);
-    the numpy fields keep the [T, N] layout for algorithms that compute their own returns."""
+    """One iteration's batch for `update`. Flat tensors are [B] = [T * E] (time-major);
+    the numpy fields keep the [T, E] layout for algorithms that compute their own returns."""
 
     obs: torch.Tensor  # [B, obs_dim] normalized
     actions: torch.Tensor  # [B, act_dim] as sampled
@@ -31,10 +31,10 @@ class Batch:
     values: torch.Tensor  # [B] V(s) before the update
     advantages: torch.Tensor  # [B] GAE(gamma, lambda), not normalized
     returns: torch.Tensor  # [B] value targets: advantages + values
-    rewards: np.ndarray  # [T, N] scaled rewards
-    terminated: np.ndarray  # [T, N]
-    truncated: np.ndarray  # [T, N]
-    next_values: np.ndarray  # [T, N] V of the observation each step returned (final obs at ends)
+    rewards: np.ndarray  # [T, E] scaled rewards
+    terminated: np.ndarray  # [T, E]
+    truncated: np.ndarray  # [T, E]
+    next_values: np.ndarray  # [T, E] V of the observation each step returned (final obs at ends)
     progress: float  # fraction of the run's iterations done before this one, in [0, 1)
 
 

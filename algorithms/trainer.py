@@ -116,23 +116,23 @@ class Trainer:
         observation statistics were updated after the rollout (`obs_norm_update="batch"`), the
         values for GAE are taken at the observations as the actor saw them, as ppo1 takes
         them during its rollout; the update sees the batch under the new statistics."""
-        T, N = raw.rewards.shape
-        obs = torch.from_numpy(raw.obs.reshape(T * N, -1))
-        actions = torch.from_numpy(raw.actions.reshape(T * N, -1))
+        T, E = raw.rewards.shape
+        obs = torch.from_numpy(raw.obs.reshape(T * E, -1))
+        actions = torch.from_numpy(raw.actions.reshape(T * E, -1))
         acted = raw.acted_obs is not None
         with torch.no_grad():
-            values = self.value_fn(torch.from_numpy(raw.acted_obs.reshape(T * N, -1)) if acted else obs)
+            values = self.value_fn(torch.from_numpy(raw.acted_obs.reshape(T * E, -1)) if acted else obs)
             last = raw.acted_last_obs if acted else raw.last_obs
             tail = [torch.from_numpy(last)] + [torch.from_numpy(o[None]) for _, _, o in raw.final_obs]
             tail_values = self.value_fn(torch.cat(tail)).double().numpy()
             params = self.policy.dist_params(obs)
             log_probs = self.policy.log_prob(params, actions)
-        values_tn = values.double().numpy().reshape(T, N)
-        next_values = np.empty((T, N))
+        values_tn = values.double().numpy().reshape(T, E)
+        next_values = np.empty((T, E))
         next_values[:-1] = values_tn[1:]
-        next_values[-1] = tail_values[:N]
+        next_values[-1] = tail_values[:E]
         for k, (t, i, _) in enumerate(raw.final_obs):
-            next_values[t, i] = tail_values[N + k]
+            next_values[t, i] = tail_values[E + k]
         advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
                                   self.config.gamma, self.config.gae_lambda)
         return Batch(

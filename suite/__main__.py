@@ -64,7 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m suite", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"pgsuite {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _grid_commands(commands)
+    _results_commands(commands)
+    return parser
 
+
+def _grid_commands(commands) -> None:
+    """run, speed, arms, random, evaluate, status, verify, check-arm: training and records."""
     run = commands.add_parser(
         "run", help="train the grid arms x tasks x seeds, resuming what is already on disk",
         description="Train every (task, arm, seed) of the grid and write its records under the runs "
@@ -126,35 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
     random.add_argument("--episodes", default="100", metavar="N", help="episodes per task (default 100)")
     random.add_argument("--seed", default="0", metavar="S", help="env and action-space seed (default 0)")
 
-    table = commands.add_parser(
-        "table", help="the paper's Table 1 and per-task scores, from the runs dir",
-        description="Print Table 1 and Figure 3's comparison (normalized scores with 95% CIs, ranks, the "
-                    "paper's values) and the raw per-task returns, from the complete runs in the runs dir; "
-                    "damaged runs are named and left out. Reads only.\n\nexample:\n"
-                    "  python -m suite table --runs-dir runs --csv table1.csv")
-    add_reader_options(table)
-    table.add_argument("--csv", default=None, metavar="FILE",
-                       help="also write Table 1 to FILE, the per-task table to FILE's stem + -per-task.csv")
-
-    board = commands.add_parser(
-        "leaderboard", help="write the leaderboard (README.md + figures)",
-        description="Write the leaderboard (README.md, figures) from the runs dir's records: Table 1, "
-                    "Figure 3 with learning curves, rliable statistics, provenance.\n\nexample:\n"
-                    "  python -m suite leaderboard --runs-dir runs --out leaderboard")
-    add_reader_options(board)
-    board.add_argument("--out", default="leaderboard", metavar="DIR")
-
-    rep = commands.add_parser(
-        "report", help="a wandb Report comparing the arms (offline: its spec, saved)",
-        description="Build a wandb Report comparing the arms' runs (online), or save its spec under --out "
-                    "(offline).\n\nexample:\n  python -m suite report --wandb-project my-project")
-    rep.add_argument("--wandb-project", required=True, metavar="P")
-    rep.add_argument("--entity", default=None, metavar="E")
-    rep.add_argument("--runs-dir", default="runs", metavar="DIR")
-    rep.add_argument("--out", default="leaderboard", metavar="DIR", help="where the offline spec goes")
-    rep.add_argument("--leaderboard", default=None, metavar="FILE",
-                     help="a leaderboard README.md to embed as the report's text (default: none)")
-
     ev = commands.add_parser(
         "evaluate", help="evaluate a saved run's checkpoint (deterministic actions)",
         description="Run a saved run's policy from its checkpoint (mean actions, normalizer statistics "
@@ -196,6 +173,49 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated modules that records name (plug-in arms, module:Env tasks) and that "
                             "may be imported to rerun them; a record alone never makes code run")
 
+    conf = commands.add_parser(
+        "check-arm", help="the conformance checks a plug-in arm must pass before its numbers mean anything",
+        description="Train the arm for a few iterations on a continuous and a discrete task and check: its "
+                    "config round-trips and hashes stably, it trains and records, its metrics are finite with "
+                    "fixed keys, the same seed gives the same records, and a killed and resumed run equals an "
+                    "uninterrupted one. One line per check; exit status 1 if any fails."
+                    "\n\nexample:\n  python -m suite check-arm examples.kl_stop:ARM")
+    conf.add_argument("spec", metavar="SPEC")
+    conf.add_argument("--tasks", default=None, metavar="TASKS",
+                      help="the tasks to check on (default InvertedPendulum-v5,CartPole-v1: continuous and discrete)")
+
+
+def _results_commands(commands) -> None:
+    """table, leaderboard, report, compare, export: what the records say."""
+    table = commands.add_parser(
+        "table", help="the paper's Table 1 and per-task scores, from the runs dir",
+        description="Print Table 1 and Figure 3's comparison (normalized scores with 95% CIs, ranks, the "
+                    "paper's values) and the raw per-task returns, from the complete runs in the runs dir; "
+                    "damaged runs are named and left out. Reads only.\n\nexample:\n"
+                    "  python -m suite table --runs-dir runs --csv table1.csv")
+    add_reader_options(table)
+    table.add_argument("--csv", default=None, metavar="FILE",
+                       help="also write Table 1 to FILE, the per-task table to FILE's stem + -per-task.csv")
+
+    board = commands.add_parser(
+        "leaderboard", help="write the leaderboard (README.md + figures)",
+        description="Write the leaderboard (README.md, figures) from the runs dir's records: Table 1, "
+                    "Figure 3 with learning curves, rliable statistics, provenance.\n\nexample:\n"
+                    "  python -m suite leaderboard --runs-dir runs --out leaderboard")
+    add_reader_options(board)
+    board.add_argument("--out", default="leaderboard", metavar="DIR")
+
+    rep = commands.add_parser(
+        "report", help="a wandb Report comparing the arms (offline: its spec, saved)",
+        description="Build a wandb Report comparing the arms' runs (online), or save its spec under --out "
+                    "(offline).\n\nexample:\n  python -m suite report --wandb-project my-project")
+    rep.add_argument("--wandb-project", required=True, metavar="P")
+    rep.add_argument("--entity", default=None, metavar="E")
+    rep.add_argument("--runs-dir", default="runs", metavar="DIR")
+    rep.add_argument("--out", default="leaderboard", metavar="DIR", help="where the offline spec goes")
+    rep.add_argument("--leaderboard", default=None, metavar="FILE",
+                     help="a leaderboard README.md to embed as the report's text (default: none)")
+
     cmp = commands.add_parser(
         "compare", help="does arm A beat arm B, and how sure is that",
         description="Compare two arms (specs such as ppo_clip or mypkg.mod:NAME:lr=1e-4, or rows of the paper's "
@@ -221,18 +241,6 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("runs_dir", metavar="RUNS_DIR")
     exp.add_argument("out", metavar="OUT")
     exp.add_argument("--parquet", action="store_true", help="episodes as Parquet (needs pyarrow)")
-
-    conf = commands.add_parser(
-        "check-arm", help="the conformance checks a plug-in arm must pass before its numbers mean anything",
-        description="Train the arm for a few iterations on a continuous and a discrete task and check: its "
-                    "config round-trips and hashes stably, it trains and records, its metrics are finite with "
-                    "fixed keys, the same seed gives the same records, and a killed and resumed run equals an "
-                    "uninterrupted one. One line per check; exit status 1 if any fails."
-                    "\n\nexample:\n  python -m suite check-arm examples.kl_stop:ARM")
-    conf.add_argument("spec", metavar="SPEC")
-    conf.add_argument("--tasks", default=None, metavar="TASKS",
-                      help="the tasks to check on (default InvertedPendulum-v5,CartPole-v1: continuous and discrete)")
-    return parser
 
 
 def _version() -> str:

@@ -92,10 +92,10 @@ def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: 
 def _prepare(spec: RunSpec, record: RunRecord, state, on_row) -> tuple[Trainer, RecordLogger]:
     """The member's trainer, resumed where that can be verified, else fresh (with the
     reason on stderr), and its logger."""
-    if state.state == "damaged":
+    if state.state == Status.DAMAGED:
         _say(f"{spec.key}: redoing a damaged run ({state.reason})")
     trainer = _trainer(spec)
-    resumed, why = _resume(spec, record, trainer) if state.state in ("partial", "failed") else (None, "")
+    resumed, why = _resume(spec, record, trainer) if state.state in (Status.PARTIAL, Status.FAILED) else (None, "")
     if resumed is None:
         if why:
             _say(f"{spec.key}: starting over: {why}")

@@ -147,7 +147,7 @@ def _types_problem(result: dict[str, Any]) -> str:
     for key in ("steps", "iterations", "episodes", "seed"):
         if not (isinstance(result[key], int) and not isinstance(result[key], bool) and result[key] >= 0):
             return f"{RESULT}: {key} = {result[key]!r} is not a whole number >= 0"
-    if status == "complete":
+    if status == Status.COMPLETE:
         for key in ("score", "eval_score"):
             if not _is_number(result[key]):
                 return f"{RESULT}: {key} = {result[key]!r} is not a finite number"
@@ -173,13 +173,13 @@ def _identity_problem(result: dict[str, Any], config: dict[str, Any]) -> str:
 def _records_problem(record: RunRecord, result: dict[str, Any], config: dict[str, Any]) -> str:
     """Whether the CSVs hold the history the result claims: the episode count, and progress
     rows up to the result's step (a complete run's step is its budget)."""
-    if result["status"] == "complete" and result["steps"] != _trained_steps(config):
+    if result["status"] == Status.COMPLETE and result["steps"] != _trained_steps(config):
         return f"{RESULT} says {result['steps']} steps of a {config.get('steps')}-step budget"
     try:
         rows, last = csv_tail(record.file(PROGRESS))
         reached = int(last.get("global_step", 0)) if rows else 0
         # a diverged run's progress stops at its last finite row, before the result's step
-        if reached != result["steps"] and not (result["status"] == "diverged" and reached <= result["steps"]):
+        if reached != result["steps"] and not (result["status"] == Status.DIVERGED and reached <= result["steps"]):
             name = csv_file(record.file(PROGRESS)).name
             return f"{name} ends at step {reached}, not at the result's {result['steps']}"
         episodes, last = csv_last_rows(record.file(EPISODES), SCORE_EPISODES)
@@ -193,7 +193,7 @@ def _records_problem(record: RunRecord, result: dict[str, Any], config: dict[str
     name = csv_file(record.file(EPISODES)).name
     if episodes != result["episodes"]:
         return f"{name} has {episodes} episodes, {RESULT} says {result['episodes']}"
-    if result["status"] == "complete" and returns:
+    if result["status"] == Status.COMPLETE and returns:
         score = sum(returns) / len(returns)
         if abs(score - result["score"]) > 1e-9 * max(1.0, abs(score)):
             return f"{RESULT} says score {result['score']!r}, the mean of the last {len(returns)} returns in {name} " \
@@ -215,4 +215,4 @@ def find_runs(runs_dir: str | Path) -> list[RunState]:
 
 
 def damaged_runs(runs_dir: str | Path) -> list[RunState]:
-    return [found for found in find_runs(runs_dir) if found.state == "damaged"]
+    return [found for found in find_runs(runs_dir) if found.state == Status.DAMAGED]

@@ -24,6 +24,7 @@ from suite.errors import SuiteError
 from suite.grid.plan import check_runs_dir
 from suite.paper import COMPARISONS
 from suite.records.files import run_hash
+from suite.records.result import Status
 from suite.results.readers import load_runs
 from suite.results.scores import normalize
 from suite.results.stats import REPS, STATS_SEED, _quiet, _seed, interval
@@ -52,7 +53,7 @@ def side(frame, spec: str, tasks: list[str] | None = None):
             raise SuiteError(str(err)) from None
         budgets = frame.loc[frame["task"] == task, "budget"].dropna().unique()
         hashes = {run_hash(arm.config_hash, int(b)) for b in budgets}
-        rows = frame[(frame["task"] == task) & frame["config_hash"].isin(hashes) & (frame["status"] == "complete")]
+        rows = frame[(frame["task"] == task) & frame["config_hash"].isin(hashes) & (frame["status"] == Status.COMPLETE)]
         found.append(rows)
 
     return pd.concat(found) if found else frame.iloc[0:0]

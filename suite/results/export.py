@@ -27,6 +27,7 @@ import pandas as pd
 from suite.errors import SuiteError
 from suite.paper import COMPARISONS
 from suite.records.files import atomic_write_text, make_dirs
+from suite.records.result import Status
 from suite.results.leaderboard import comparison_results
 from suite.results.readers import load_episodes, load_runs
 from suite.results.scores import run_table
@@ -40,7 +41,7 @@ def export(runs_dir: str | Path, out: str | Path, parquet: bool = False) -> list
     """Write the files described above; returns their paths."""
 
     runs = load_runs(runs_dir)
-    final = runs[runs["status"].isin(["complete", "diverged"])] if not runs.empty else runs
+    final = runs[runs["status"].isin([Status.COMPLETE, Status.DIVERGED])] if not runs.empty else runs
     if final.empty:
         raise SuiteError(f"no complete or diverged runs under {runs_dir}")
     out = Path(out)

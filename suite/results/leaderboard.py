@@ -30,6 +30,7 @@ from suite.paper import (
     paper_table1,
 )
 from suite.records.files import atomic_write_text, make_dirs
+from suite.records.result import Status
 from suite.results import plots as plots
 from suite.results import scores as scores
 from suite.results.ablation import paired_differences, toggle_effects
@@ -130,7 +131,7 @@ def _render(frame, runs_dir, out: Path, mode: str, seed: int, budget: int | None
     else:
         paper = PRESETS["paper"]
         planned = len(paper["algos"]) * len(paper["tasks"]) * paper["seeds"]
-        done = int(frame["status"].isin(["complete", "diverged"]).sum())
+        done = int(frame["status"].isin([Status.COMPLETE, Status.DIVERGED]).sum())
         parts.append(f"Progress: {done} of the {planned} runs of `python -m suite run --preset paper` are final"
                      + (" (the grid is still running: every table below says what it is built from)."
                         if done < planned else "."))
@@ -156,7 +157,7 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
     expected = len(comparison.rows) * len(tasks) * PAPER_SEEDS
     paper = paper_table1() if comparison.paper_table1 and at_paper_budget else None
     table = comparison_table(runs, paper=paper, seed=seed, tasks=tasks, seeds=PAPER_SEEDS)
-    complete = int((runs["status"] == "complete").sum())
+    complete = int((runs["status"] == Status.COMPLETE).sum())
     parts = [f"## {comparison.title}", "",
              f"{complete} of the {expected} runs of this table ({len(comparison.rows)} settings x {len(tasks)} tasks "
              f"x {PAPER_SEEDS} seeds) are complete. Average {mode}-normalized score over tasks x seeds; 95% "

@@ -12,6 +12,7 @@ import numpy as np
 from algorithms import make_arm
 from suite.paper import FIGURE3, TABLE1, distinct_arms
 from suite.records.files import EPISODES, atomic_write_bytes, read_csv
+from suite.records.result import Status
 from suite.results.stats import STATS_SEED, interval
 
 CURVE_POINTS = 50
@@ -85,7 +86,7 @@ def learning_curves(frame, path: Path, label: str = "arm_label", title: str = ""
     episode return, binned over env steps, with a bootstrap 95% band over seeds."""
 
     plt = _figure()
-    done = frame[frame["status"] == "complete"]
+    done = frame[frame["status"] == Status.COMPLETE]
     tasks = sorted(done["task"].unique())
     cols = min(4, len(tasks))
     rows = int(np.ceil(len(tasks) / cols))

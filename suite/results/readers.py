@@ -9,6 +9,7 @@ import pandas as pd
 
 from suite.grid.plan import resolve_grid
 from suite.records.files import EPISODE_COLUMNS, EPISODES, PROGRESS, read_csv
+from suite.records.result import Status
 from suite.records.state import STATES, find_runs, run_state
 
 
@@ -27,7 +28,7 @@ def load_runs(runs_dir: str | Path = "runs"):
                "overrides": config.get("overrides", {}), "budget": config.get("steps"),
                **{k: env.get(k) for k in ("mujoco", "gymnasium", "torch", "numpy", "commit", "cpu", "cpu_flags",
                                        "host")}}
-        if found.result is not None and found.state != "damaged":
+        if found.result is not None and found.state != Status.DAMAGED:
             row.update({k: v for k, v in found.result.to_record().items() if k not in ("traceback", "status")})
         row["path"] = str(found.path)
         rows.append(row)

@@ -21,6 +21,7 @@ from algorithms.rollout import make_env
 from suite.errors import SuiteError
 from suite.paper import DATA
 from suite.records.files import atomic_write_json, read_json, user_data_dir
+from suite.records.result import Status
 
 RANDOM_FILE = DATA / "random_scores.json"
 REFERENCE_FILE = DATA / "reference_scores.json"
@@ -91,7 +92,7 @@ def run_table(runs, budget: int | None = None):
 
     if runs.empty:
         raise SuiteError("no run records found")
-    frame = runs[runs["status"].isin(["complete", "diverged", "failed"])].copy()
+    frame = runs[runs["status"].isin([Status.COMPLETE, Status.DIVERGED, Status.FAILED])].copy()
     budgets = sorted(int(b) for b in frame["budget"].dropna().unique()) if "budget" in frame else []
     if budget is not None:
         if budget not in budgets:
@@ -101,7 +102,7 @@ def run_table(runs, budget: int | None = None):
         raise SuiteError(f"records mix step budgets {budgets}; pick one with --budget")
     if frame.empty:
         raise SuiteError("no finished runs (complete, diverged or failed) found")
-    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").where(frame["status"] == "complete")
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").where(frame["status"] == Status.COMPLETE)
     versions = frame["mujoco"].dropna().unique() if "mujoco" in frame else []
     if len(versions) > 1:
         raise SuiteError(f"records mix MuJoCo versions {sorted(versions)}; select one runs dir per version")

@@ -13,6 +13,7 @@ from scipy.stats import spearmanr
 
 from suite.paper import Comparison
 from suite.records.files import run_hash
+from suite.records.result import Status
 from suite.results.stats import STATS_SEED, interval
 
 
@@ -48,8 +49,8 @@ def _coverage(group, tasks: list[str], expected: int) -> tuple[str, bool]:
         if rows.empty:
             absent_tasks += 1
             continue
-        found += int((rows["status"] == "complete").sum())
-        parts = [f"{int((rows['status'] == s).sum())} {s}" for s in ("diverged", "failed")
+        found += int((rows["status"] == Status.COMPLETE).sum())
+        parts = [f"{int((rows['status'] == s).sum())} {s}" for s in (Status.DIVERGED, Status.FAILED)
                  if (rows["status"] == s).any()]
         if expected > len(rows):
             parts.append(f"{expected - len(rows)} missing")
@@ -121,11 +122,11 @@ def per_task(frame, label: str = "arm_label"):
     expected = expected_seeds(frame)
     rows = []
     for (arm, task), group in frame.groupby([label, "task"], sort=False):
-        scores = group.loc[group["status"] == "complete", "score"].to_numpy(dtype=float)
+        scores = group.loc[group["status"] == Status.COMPLETE, "score"].to_numpy(dtype=float)
         rows.append({"arm": arm, "task": task, "mean": scores.mean() if len(scores) else np.nan,
                      "std": scores.std(ddof=1) if len(scores) > 1 else np.nan, "complete": len(scores),
-                     "diverged": int((group["status"] == "diverged").sum()),
-                     "failed": int((group["status"] == "failed").sum()),
+                     "diverged": int((group["status"] == Status.DIVERGED).sum()),
+                     "failed": int((group["status"] == Status.FAILED).sum()),
                      "missing": expected - len(group)})
     return pd.DataFrame(rows)
 
