@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .advantages import gae
+from .advantages import next_values as next_values_of
 from .base import Batch
 from .bridge import EngineState, release_engine
 from .config import ROLLOUT, UPDATE, BaseConfig, hp, require, require_positive
@@ -214,13 +215,11 @@ class A2C(GroupUpdate):
         batches = []
         for i, raw in enumerate(raws):
             values_tn = values[i, :T * E].astype(np.float64).reshape(T, E)
-            next_values = np.empty((T, E))
-            next_values[:-1] = values_tn[1:]
-            next_values[-1] = values[i, T * E:]
+            finals = ()
             if raw.final_obs:  # truncations inside the batch bootstrap from V(final observation)
-                finals, _ = net.value(np.stack([o for _, _, o in raw.final_obs])[None], rows=slice(i, i + 1))
-                for k, (t, e, _) in enumerate(raw.final_obs):
-                    next_values[t, e] = finals[0, k]
+                at_finals, _ = net.value(np.stack([o for _, _, o in raw.final_obs])[None], rows=slice(i, i + 1))
+                finals = [(t, e, at_finals[0, k]) for k, (t, e, _) in enumerate(raw.final_obs)]
+            next_values = next_values_of(values_tn, values[i, T * E:], finals)
             advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
                                       members[i].config.gamma, members[i].config.gae_lambda)
             log_std = np.broadcast_to(net.log_std[i], mean[i].shape).copy()

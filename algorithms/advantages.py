@@ -35,6 +35,18 @@ def gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, termin
     return advantages, advantages + values
 
 
+def next_values(values: np.ndarray, last: np.ndarray, finals=()) -> np.ndarray:
+    """V(s_{t+1}) for `gae` [T, E] (float64), from V(s_t) [T, E]: the next step's value; at
+    the batch's end V of the observation after the last step (`last` [E]); where an episode was
+    truncated inside the batch, V of its final observation (`finals`: (t, env, value))."""
+    out = np.empty(values.shape)
+    out[:-1] = values[1:]
+    out[-1] = last
+    for t, env, value in finals:
+        out[t, env] = value
+    return out
+
+
 def discounted_returns(rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
                        gamma: float, bootstrap: np.ndarray | None = None) -> np.ndarray:
     """Discounted reward-to-go, restarting at every episode end: GAE with lambda = 1 and a

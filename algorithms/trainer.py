@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from .advantages import gae
+from .advantages import next_values as next_values_of
 from .base import Algorithm, Batch, NullLogger, TrainLogger
 from .config import BaseConfig, ConfigError
 from .nets import CategoricalPolicy, GaussianPolicy, ValueNet
@@ -128,11 +129,8 @@ class Trainer:
             params = self.policy.dist_params(obs)
             log_probs = self.policy.log_prob(params, actions)
         values_tn = values.double().numpy().reshape(T, E)
-        next_values = np.empty((T, E))
-        next_values[:-1] = values_tn[1:]
-        next_values[-1] = tail_values[:E]
-        for k, (t, i, _) in enumerate(raw.final_obs):
-            next_values[t, i] = tail_values[E + k]
+        next_values = next_values_of(values_tn, tail_values[:E],
+                                     ((t, i, tail_values[E + k]) for k, (t, i, _) in enumerate(raw.final_obs)))
         advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
                                   self.config.gamma, self.config.gae_lambda)
         return Batch(
