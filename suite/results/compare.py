@@ -27,7 +27,7 @@ from suite.records.files import run_hash
 from suite.records.result import Status
 from suite.results.readers import load_runs
 from suite.results.scores import normalize
-from suite.results.stats import REPS, STATS_SEED, _quiet, _seed, interval
+from suite.results.stats import REPS, STATS_SEED, differences_of_aggregates, interval, probability_of_improvement
 from suite.results.tables import markdown_table
 
 
@@ -77,9 +77,6 @@ def _check_like_with_like(a, b, names: tuple[str, str]) -> None:
 def compare(a: str, b: str, runs_dirs=("runs",), tasks: list[str] | None = None, reps: int = REPS,
             seed: int = STATS_SEED) -> dict:
     """The comparison as a dict: per_task (DataFrame), overall (dict), verdict (str)."""
-    from rliable import library as rly
-    from rliable import metrics
-
     for runs_dir in runs_dirs:
         if not check_runs_dir(runs_dir, write=False).is_dir():
             raise SuiteError(f"runs dir {str(runs_dir)!r} does not exist")
@@ -113,21 +110,12 @@ def compare(a: str, b: str, runs_dirs=("runs",), tasks: list[str] | None = None,
     matrices = [np.stack([x.loc[x["task"] == t].sort_values("seed")["normalized"].to_numpy()[:seeds]
                           for t in common], axis=1) for x in (left, right)]
 
-    def differences(x, y):
-        return np.array([metrics.aggregate_iqm(x) - metrics.aggregate_iqm(y),
-                         metrics.aggregate_mean(x) - metrics.aggregate_mean(y)])
-
-    with _quiet():
-        diff_points, diff_ci = rly.get_interval_estimates({"d": tuple(matrices)}, differences, reps=reps,
-                                                          random_state=_seed(seed))
-        poi_points, poi_ci = rly.get_interval_estimates({"p": tuple(matrices)}, metrics.probability_of_improvement,
-                                                        reps=reps, random_state=_seed(seed))
+    diff, diff_low, diff_high = interval(matrices, differences_of_aggregates, reps=reps, seed=seed)
+    poi, poi_low, poi_high = interval(matrices, probability_of_improvement, reps=reps, seed=seed)
     overall = {"tasks": len(common), "runs_per_task": seeds,
-               "iqm_difference": float(diff_points["d"][0]), "iqm_low": float(diff_ci["d"][0, 0]),
-               "iqm_high": float(diff_ci["d"][1, 0]), "mean_difference": float(diff_points["d"][1]),
-               "mean_low": float(diff_ci["d"][0, 1]), "mean_high": float(diff_ci["d"][1, 1]),
-               "p_improvement": float(np.ravel(poi_points["p"])[0]), "p_low": float(np.ravel(poi_ci["p"])[0]),
-               "p_high": float(np.ravel(poi_ci["p"])[1])}
+               "iqm_difference": float(diff[0]), "iqm_low": float(diff_low[0]), "iqm_high": float(diff_high[0]),
+               "mean_difference": float(diff[1]), "mean_low": float(diff_low[1]), "mean_high": float(diff_high[1]),
+               "p_improvement": float(poi), "p_low": float(poi_low), "p_high": float(poi_high)}
     return {"a": a, "b": b, "per_task": pd.DataFrame(per_task), "overall": overall,
             "verdict": verdict(a, b, overall), "reps": reps, "seed": seed}
 
