@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import mujoco
 import numpy as np
 
 from algorithms import Trainer, make_arm, train_group
@@ -76,6 +75,9 @@ def simulator_stepping(task: str, steps: int = RAW_PROBE_STEPS) -> Rate | None:
     task's frame skip on its model, with random controls in the actuators' ranges, no Python
     env around it (no observation, reward or time limit); the state is reset every episode
     length. None for a task that is not a MuJoCo env."""
+    import mujoco  # here, not at the top: its import reads MUJOCO_GL and fails where that GL is missing,
+    # and the CLI must still load to say so in one line (suite evaluate --video)
+
     env = make_env(task)
     inner = env.unwrapped
     if not hasattr(inner, "model") or not hasattr(inner, "frame_skip"):

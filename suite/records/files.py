@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium
-import mujoco
 import numpy
 import torch
 
@@ -327,6 +326,8 @@ CPU_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "amx_tile
 
 def environment_info() -> dict[str, str]:
     """Versions and machine details recorded with every run."""
+    import mujoco  # here, not at the top: its import reads MUJOCO_GL and fails where that GL is missing,
+    # and the CLI must still load to say so in one line (suite evaluate --video)
 
     cpu, flags = platform.processor(), []
     try:

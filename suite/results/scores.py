@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 import pandas as pd
 
@@ -31,6 +30,8 @@ MODES = ("paper", "reference")
 def measure_random(tasks: list[str], episodes: int = 100, seed: int = 0) -> dict:
     """Mean return of uniformly random actions, `episodes` episodes per task. The env is
     reset with `seed` once, the action space seeded with `seed`; later resets continue."""
+    import mujoco  # here, not at the top: its import reads MUJOCO_GL and fails where that GL is missing,
+    # and the CLI must still load to say so in one line (suite evaluate --video)
 
     table = {}
     for task in tasks:
