@@ -8,10 +8,10 @@ Two paths compute the same step:
 - `prepare_group` + `update_group`: numpy, the gradient in closed form (derived below),
   for N runs at once (grid mode; a run alone is N = 1). A2C's iterations are 5 steps long,
   so per-iteration overhead is everything: the stacked parameters and RMSprop state stay
-  in numpy between iterations (`_Engine`); the rollout's actor reads the engine's arrays,
-  and the torch modules get the parameters only when something reads them (`sync`: the
-  parameter check, evaluation, checkpoints, a group change) and the optimizer state at
-  checkpoints. The two paths agree to float32 rounding (tests/test_engine.py).
+  in numpy between iterations (`bridge.EngineState`, as for PPO and the value fitter); the
+  rollout's actor reads the engine's arrays, and the torch modules get the parameters only
+  when something reads them (`sync`: the parameter check, evaluation, checkpoints, a group
+  change) and the optimizer state at checkpoints. The two paths agree to float32 rounding (tests/test_engine.py).
 """
 
 from __future__ import annotations
@@ -22,15 +22,17 @@ import numpy as np
 import torch
 
 from .advantages import gae
-from .bridge import TorchBridge
+from .advantages import next_values as next_values_of
+from .base import Batch
+from .bridge import EngineState, release_engine
 from .config import ROLLOUT, UPDATE, BaseConfig, hp, require, require_positive
 from .distributions import gaussian_entropy_np, gaussian_kl_np, gaussian_log_prob_np
 from .engine import RMSprop, clip_global_norm
+from .group import GroupUpdate
 from .nets import GaussianActor, GaussianPolicy
 from .normalize import RunningMeanStd
 from .objectives import OBJECTIVES, gaussian_policy_grad, normalize_advantages, normalize_advantages_np
 from .optimize import gradient_step, set_lr
-from .trainer import Algorithm, Batch
 
 SB3_A2C = "Stable-Baselines3 A2C defaults (= openai/baselines a2c), as rl-baselines3-zoo runs MuJoCo"
 # rl-baselines3-zoo hyperparams/a2c.yml, MuJoCo entries (&mujoco-defaults): `normalize: true`
@@ -131,7 +133,7 @@ class TunedA2CConfig(A2CConfig):
                                     shared=(ROLLOUT,))
 
 
-class A2C(Algorithm):
+class A2C(GroupUpdate):
     config: A2CConfig
 
     def __init__(self, config: A2CConfig, policy, value_fn, rng):
@@ -142,7 +144,7 @@ class A2C(Algorithm):
                                                  eps=config.rmsprop_eps, foreach=True)
         else:
             self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
-        self.engine: _Engine | None = None  # the numpy state shared with its group, when on the fast path
+        self.engine: EngineState | None = None  # the numpy state shared with its group, when on the fast path
         # return_norm: running std of the GAE returns (Tianshou's ret_rms: a count of 0 before data)
         self.return_rms = RunningMeanStd((), epsilon=1e-12)
 
@@ -155,9 +157,9 @@ class A2C(Algorithm):
         if not self.config.return_norm:
             return batch.advantages, batch.returns
         cfg = self.config
-        T, N = batch.rewards.shape
+        T, E = batch.rewards.shape
         scale = float(np.sqrt(self.return_rms.var + 1e-8))
-        values = batch.values.double().numpy().reshape(T, N)
+        values = batch.values.double().numpy().reshape(T, E)
         advantages, returns = gae(batch.rewards, values * scale, batch.next_values * scale, batch.terminated,
                                   batch.truncated, cfg.gamma, cfg.gae_lambda)
         self.return_rms.update(returns.reshape(-1))
@@ -175,6 +177,7 @@ class A2C(Algorithm):
     def autograd_inputs(self, batch: Batch):
         """What an autograd step starts from: (lr, set on the optimizer; advantages, normalized
         if asked; the critic's targets; the policy's distribution statistics of the batch)."""
+        release_engine(self)  # torch is about to change: the kept state goes back first
         lr = self.current_lr(batch.progress)
         set_lr(self.optimizer, lr)
         advantages, returns = self.targets(batch)
@@ -201,7 +204,7 @@ class A2C(Algorithm):
         of each bootstrap observation, pi_old's mean, log-probabilities, n-step advantages."""
         if members[0].group_key() is None or raws[0].acted_obs is not None:  # the latter: the trainer's prepare
             return None
-        engine = _Engine.of(members)
+        engine = _engine(members)
         net = engine.net
         T, E = raws[0].rewards.shape
         obs = np.stack([np.concatenate([r.obs.reshape(T * E, -1), r.last_obs]) for r in raws])  # [N, T*E+E, o]
@@ -212,13 +215,11 @@ class A2C(Algorithm):
         batches = []
         for i, raw in enumerate(raws):
             values_tn = values[i, :T * E].astype(np.float64).reshape(T, E)
-            next_values = np.empty((T, E))
-            next_values[:-1] = values_tn[1:]
-            next_values[-1] = values[i, T * E:]
+            finals = ()
             if raw.final_obs:  # truncations inside the batch bootstrap from V(final observation)
-                finals, _ = net.value(np.stack([o for _, _, o in raw.final_obs])[None], rows=slice(i, i + 1))
-                for k, (t, e, _) in enumerate(raw.final_obs):
-                    next_values[t, e] = finals[0, k]
+                at_finals, _ = net.value(np.stack([o for _, _, o in raw.final_obs])[None], rows=slice(i, i + 1))
+                finals = [(t, e, at_finals[0, k]) for k, (t, e, _) in enumerate(raw.final_obs)]
+            next_values = next_values_of(values_tn, values[i, T * E:], finals)
             advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
                                       members[i].config.gamma, members[i].config.gae_lambda)
             log_std = np.broadcast_to(net.log_std[i], mean[i].shape).copy()
@@ -240,7 +241,7 @@ class A2C(Algorithm):
         networks, clipped to the global norm; then RMSprop steps."""
         if len({m.group_key() for m in members}) != 1 or members[0].group_key() is None:
             raise ValueError("update_group needs members with one group key")
-        engine = _Engine.of(members)
+        engine = _engine(members)
         net = engine.net
         cfg = members[0].config
         B = batches[0].obs.shape[0]
@@ -259,8 +260,10 @@ class A2C(Algorithm):
         pol, _ = gaussian_policy_grad("pg", mean, net.log_std, actions, adv, ent_coef=ent_coef)
         entropy = gaussian_entropy_np(net.log_std[:, 0])
         values, val_inputs = net.value(obs)
-        value_loss, residual = OBJECTIVES["value_mse"].closed_form(values, returns)
-        net.backward(pol_inputs, pol.d_mean, pol.d_log_std, val_inputs, residual * (2.0 * vf_coef / np.float32(B)))
+        value = OBJECTIVES["value_mse"]
+        value_loss, residual = value.closed_form(values, returns)
+        net.backward(pol_inputs, pol.d_mean, pol.d_log_std, val_inputs,
+                     residual * (value.residual_factor * vf_coef / np.float32(B)))
         clip_global_norm(net.grad_flat, max_norm)
         engine.optimizer.update(net.layout.flat, net.grad_flat, np.array([[lr] for lr in lrs]))
         engine.stored()
@@ -276,9 +279,10 @@ class A2C(Algorithm):
     def numpy_actor(self):
         """From the engine's arrays where the member has one (views, valid until the next
         update): the torch modules may lag behind it (`sync`)."""
-        if self.engine is None or not self.engine.current():
+        if self.engine is None:
             return super().numpy_actor()
-        return self.engine.actor(self)
+        net, i = self.engine.net, self.engine.owners.index(self)
+        return GaussianActor([(w[i], b[i, 0]) for w, b in net.pol], net.log_std[i, 0])
 
     def sync(self) -> None:
         if self.engine is not None:
@@ -292,77 +296,22 @@ class A2C(Algorithm):
             state["return_rms"] = self.return_rms.state_dict()
         return state
 
+    def release(self) -> None:
+        release_engine(self)
+
     def load_state_dict(self, state: dict) -> None:
-        if self.engine is not None:
-            self.engine.flush()
-            self.engine.detach()
+        release_engine(self)
         self.optimizer.load_state_dict(state["optimizer"])
         if self.config.return_norm:
             self.return_rms.load_state_dict(state["return_rms"])
 
 
-class _Engine:
-    """The numpy state of a group of A2C members between iterations: stacked parameters and
-    RMSprop state. The rollout's actors read the parameters here; the torch parameters get
-    them when something reads those (`sync`: the parameter check once per progress row,
-    evaluation, checkpoints), and the torch optimizer state at checkpoints and whenever the
-    group changes (`flush`). A member whose torch parameters changed behind the engine's back
-    (a checkpoint loaded) rebuilds it."""
-
-    def __init__(self, members: list[A2C]):
-        cfg = members[0].config
-        self.members = list(members)
-        self.bridge = TorchBridge([m.policy for m in members], [m.value_fn for m in members])
-        self.bridge.load()
-        self.net = self.bridge.net
-        self.optimizer = RMSprop(len(members), self.net.layout.size, cfg.rmsprop_alpha, cfg.rmsprop_eps)
-        self.bridge.load_optimizer(self.optimizer, [m.optimizer.state for m in members])
-        for m in members:
-            m.engine = self
-        self._versions = self._current_versions()
-        self._dirty = False  # the engine holds parameters the torch modules have not got
-
-    @classmethod
-    def of(cls, members: list[A2C]) -> _Engine:
-        engine = members[0].engine
-        if engine is not None and engine.members == members and engine.current():
-            return engine
-        for old in {id(m.engine): m.engine for m in members if m.engine is not None}.values():
-            old.sync()
-            old.flush()
-            old.detach()
-        return cls(members)
-
-    def _current_versions(self) -> list[int]:
-        return [p._version for i in range(len(self.members)) for p in self.bridge.torch_params(i)]
-
-    def current(self) -> bool:
-        """Every member still uses this engine and nobody changed their torch parameters."""
-        return all(m.engine is self for m in self.members) and self._versions == self._current_versions()
-
-    def stored(self) -> None:
-        """After an update: the engine's parameters are the newest."""
-        self._dirty = True
-
-    def sync(self) -> None:
-        """The torch parameters take the engine's values, unless something wrote them since
-        (a checkpoint loaded): then they win."""
-        if self._dirty and self._versions == self._current_versions():
-            self.bridge.store()
-            self._versions = self._current_versions()
-            self._dirty = False
-
-    def actor(self, member: A2C) -> GaussianActor:
-        i = self.members.index(member)
-        net = self.net
-        return GaussianActor([(w[i], b[i, 0]) for w, b in net.pol], net.log_std[i, 0])
-
-    def flush(self) -> None:
-        """The RMSprop state into each member's torch optimizer (checkpoints read it there);
-        the parameters are `sync`ed by whoever reads them."""
-        self.bridge.store_optimizer(self.optimizer, [m.optimizer.state for m in self.members])
-
-    def detach(self) -> None:
-        for m in self.members:
-            if m.engine is self:
-                m.engine = None
+def _engine(members: list[A2C]) -> EngineState:
+    """The group's kept numpy state (bridge.EngineState): parameters and RMSprop state. The
+    rollout's actors read the parameters there; the torch modules get them when something
+    reads those (`sync`: the parameter check once per progress row, evaluation, checkpoints),
+    the torch optimizers their state at checkpoints and whenever the group changes."""
+    cfg = members[0].config
+    return EngineState.of(members, lambda: EngineState(
+        members, [m.policy for m in members], [m.value_fn for m in members], [m.optimizer for m in members],
+        lambda n, size: RMSprop(n, size, cfg.rmsprop_alpha, cfg.rmsprop_eps)))

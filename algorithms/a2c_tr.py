@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import torch
 
 from .a2c import A2C, TunedA2CConfig
+from .base import Batch
 from .config import hp, require
-from .trainer import Batch
 from .trust_region import linear_kl_projection
 
 PFRL = "pfnet/pfrl ACER example for Gym MuJoCo (ACER(trust_region_alpha=0.995, trust_region_delta=0.2))"

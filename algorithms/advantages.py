@@ -9,7 +9,8 @@ def gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, termin
         truncated: np.ndarray, gamma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
     """Advantages and value targets (advantages + values).
 
-    Shapes: every input is [T] or [T, N] (time first, N environments).
+    Shapes: every input is [T] or [T, E] (time first, E environments; N is the members of a
+    group, in the stacked engine).
     - rewards[t]: reward of the step from s_t.
     - values[t]: V(s_t).
     - next_values[t]: V(s_{t+1}) where s_{t+1} is the observation the step returned: for a
@@ -34,10 +35,22 @@ def gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, termin
     return advantages, advantages + values
 
 
+def next_values(values: np.ndarray, last: np.ndarray, finals=()) -> np.ndarray:
+    """V(s_{t+1}) for `gae` [T, E] (float64), from V(s_t) [T, E]: the next step's value; at
+    the batch's end V of the observation after the last step (`last` [E]); where an episode was
+    truncated inside the batch, V of its final observation (`finals`: (t, env, value))."""
+    out = np.empty(values.shape)
+    out[:-1] = values[1:]
+    out[-1] = last
+    for t, env, value in finals:
+        out[t, env] = value
+    return out
+
+
 def discounted_returns(rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
                        gamma: float, bootstrap: np.ndarray | None = None) -> np.ndarray:
     """Discounted reward-to-go, restarting at every episode end: GAE with lambda = 1 and a
-    zero baseline. `bootstrap` ([T] or [T, N]) is added after truncations and at the batch's
+    zero baseline. `bootstrap` ([T] or [T, E]) is added after truncations and at the batch's
     end (V of the observation there); without it those tails count as zero."""
     zeros = np.zeros(np.shape(rewards))
     next_values = zeros if bootstrap is None else bootstrap

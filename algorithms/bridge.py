@@ -117,3 +117,69 @@ class TorchBridge:
 def _linear_order(prefix: str, layers: int) -> list[tuple[str, bool]]:
     """nn.Linear's (weight, bias) per layer: weights are stored transposed in the engine."""
     return [(f"{prefix}{kind}{i}", kind == "W") for i in range(layers) for kind in "Wb"]
+
+
+class EngineState:
+    """The numpy engine's state for a fixed set of owners (algorithms, or a value fitter)
+    between their updates: the owners' parameters stacked (a `TorchBridge` net) and their
+    optimizer's state, kept instead of rebuilt from the torch modules at every update. PPO,
+    A2C and the value fitter use it alike.
+
+    Two explicit facts, no inspection of torch's internals: `torch_behind` (the engine's
+    parameters are newer than the torch modules': set by `stored`, cleared by `sync`), and
+    whether each owner's `engine` is still this one. Whoever changes an owner's torch
+    parameters or optimizer state behind the engine's back (a checkpoint loaded, the autograd
+    path) first calls `release`, which hands every owner's newest state to torch and detaches
+    them all; the next fast update builds a fresh state."""
+
+    def __init__(self, owners: Sequence, policies: Sequence[nn.Module] | None, value_fns: Sequence[nn.Module],
+                 optimizers: Sequence[torch.optim.Optimizer], make_optimizer):
+        self.owners = list(owners)
+        self.optimizers = list(optimizers)
+        self.bridge = TorchBridge(policies, value_fns)
+        self.bridge.load()
+        self.net = self.bridge.net
+        self.optimizer = make_optimizer(len(self.owners), self.net.layout.size)
+        self.bridge.load_optimizer(self.optimizer, [o.state for o in self.optimizers])
+        self.torch_behind = False
+        for owner in self.owners:
+            owner.engine = self
+
+    @classmethod
+    def of(cls, owners: Sequence, build) -> EngineState:
+        """The owners' current state if they share one, else `build()` after releasing the
+        states they had (a group whose membership changed)."""
+        engine = owners[0].engine
+        if engine is not None and engine.owners == list(owners) and all(o.engine is engine for o in owners):
+            return engine
+        for old in {id(o.engine): o.engine for o in owners if o.engine is not None}.values():
+            old.release()
+        return build()
+
+    def stored(self) -> None:
+        """After an update: the engine's parameters are the newest."""
+        self.torch_behind = True
+
+    def sync(self) -> None:
+        """The torch parameters take the engine's."""
+        if self.torch_behind:
+            self.bridge.store()
+            self.torch_behind = False
+
+    def flush(self) -> None:
+        """The optimizer state into each owner's torch optimizer (checkpoints read it there)."""
+        self.bridge.store_optimizer(self.optimizer, [o.state for o in self.optimizers])
+
+    def release(self) -> None:
+        """Everything to torch, and every owner detached."""
+        self.sync()
+        self.flush()
+        for owner in self.owners:
+            if owner.engine is self:
+                owner.engine = None
+
+
+def release_engine(owner) -> None:
+    """Before torch-side changes to `owner`'s parameters or optimizer state."""
+    if getattr(owner, "engine", None) is not None:
+        owner.engine.release()

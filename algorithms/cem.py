@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .base import Algorithm, Batch
 from .config import BaseConfig, ConfigError, hp, require, require_positive
 from .engine import mlp_forward
 from .nets import GaussianPolicy
-from .trainer import Algorithm, Batch
 
 MRL = "joschu/modular_rl experiments/battery-cem.yaml (cfg cem10-5) and modular_rl/cem.py at 6970cde"
 MRL_DEFAULT = "joschu/modular_rl modular_rl/cem.py CEM_OPTIONS at 6970cde"

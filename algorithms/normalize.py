@@ -98,24 +98,15 @@ class ObsNormalizer:
 
 
 class RewardScaler:
-    """Divides rewards by the running std of the discounted return (no mean shift), then
-    clips; the running return restarts at every episode end (terminated or truncated)."""
+    """The state of reward scaling: the running discounted return of each env and its
+    statistics. The step itself (divide by the running std, no mean shift, clip; the return
+    restarts at every episode end) is `scale_rewards`, which collect_group takes for every
+    member at once."""
 
     def __init__(self, num_envs: int, gamma: float, clip: float, enabled: bool, eps: float = 1e-8):
         self.rms = RunningMeanStd(())
         self.returns = np.zeros(num_envs, dtype=np.float64)
         self.gamma, self.clip, self.enabled, self.eps = gamma, clip, enabled, eps
-
-    def __call__(self, rewards: np.ndarray, done: np.ndarray) -> np.ndarray:
-        """Scale one step's rewards ([N]) and update the statistics."""
-        if not self.enabled:
-            return np.asarray(rewards, dtype=np.float64)
-        rms = self.rms
-        scaled, returns, mean, var, count = scale_rewards(
-            self.returns[None], rms.mean[None], rms.var[None], np.array([rms.count]), np.asarray(rewards)[None],
-            np.asarray(done)[None], self.gamma, self.clip, self.eps)
-        self.returns, rms.mean, rms.var, rms.count = returns[0], mean[0], var[0], float(count[0])
-        return scaled[0]
 
     def state_dict(self) -> dict:
         return {"rms": self.rms.state_dict(), "returns": self.returns.copy()}

@@ -163,20 +163,18 @@ class Objective:
     reference: Callable  # torch, (input, advantages or returns, **settings) -> (loss, info)
     closed_form: Callable  # numpy, the same arguments stacked -> PolicyGrad | (loss, residual)
     needs_kl: bool = False
-    used_by: str = ""
     residual_factor: float = 1.0  # value objectives: d loss / d V_b = residual_factor * residual_b / B
 
 
 OBJECTIVES: dict[str, Objective] = {
-    "clip": Objective("policy", clipped_surrogate_loss, clipped_surrogate_grad, used_by="ppo_clip"),
-    "kl_adaptive": Objective("policy", kl_penalty_loss, kl_penalty_grad, needs_kl=True, used_by="ppo_klpen"),
-    "kl_fixed": Objective("policy", kl_penalty_loss, kl_penalty_grad, needs_kl=True, used_by="ppo_kl_fixed"),
-    "none": Objective("policy", surrogate_loss, surrogate_grad, used_by="ppo_noclip; trpo, npg (maximized)"),
-    "pg": Objective("pg", pg_loss, pg_grad, used_by="a2c, vpg"),
-    "value": Objective("value", value_loss, value_grad,
-                       used_by="ppo (value_clip=false); trpo, npg, vpg critic fit"),
-    "value_clipped": Objective("value", clipped_value_loss, clipped_value_grad, used_by="ppo (value_clip=true)"),
-    "value_mse": Objective("value", value_mse_loss, value_mse_grad, used_by="a2c", residual_factor=2.0),
+    "clip": Objective("policy", clipped_surrogate_loss, clipped_surrogate_grad),  # ppo_clip
+    "kl_adaptive": Objective("policy", kl_penalty_loss, kl_penalty_grad, needs_kl=True),  # ppo_klpen
+    "kl_fixed": Objective("policy", kl_penalty_loss, kl_penalty_grad, needs_kl=True),  # ppo_kl_fixed
+    "none": Objective("policy", surrogate_loss, surrogate_grad),  # ppo_noclip; trpo, npg (maximized)
+    "pg": Objective("pg", pg_loss, pg_grad),  # a2c, vpg
+    "value": Objective("value", value_loss, value_grad),  # ppo (value_clip=false); trpo, npg, vpg critic fit
+    "value_clipped": Objective("value", clipped_value_loss, clipped_value_grad),  # ppo (value_clip=true)
+    "value_mse": Objective("value", value_mse_loss, value_mse_grad, residual_factor=2.0),  # a2c (SB3's F.mse_loss)
 }
 
 

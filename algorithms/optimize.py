@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .bridge import TorchBridge
+from .bridge import EngineState, release_engine
 from .engine import Adam, clip_global_norm
 from .objectives import OBJECTIVES
 
@@ -40,17 +40,19 @@ class ValueFitter:
         self.max_grad_norm, self.rng = max_grad_norm, rng
         self.params = list(value_fn.parameters())
         self.optimizer = torch.optim.Adam(self.params, lr=lr, eps=adam_eps, foreach=True)
+        self.engine: EngineState | None = None  # the value net and Adam state in numpy, kept between fits
 
     def fit(self, obs: torch.Tensor, returns: torch.Tensor) -> float:
         """Mean value loss over the gradient steps taken. The stacked closed-form path
         (algorithms/engine.py) as a group of one: the same shuffles, loss, clip and Adam as
-        `fit_autograd`, to float32 rounding (tests/test_engine.py)."""
-        bridge = TorchBridge(None, [self.value_fn])
-        bridge.load()
-        net = bridge.net
+        `fit_autograd`, to float32 rounding (tests/test_engine.py). The engine state is kept
+        between fits; the torch module gets the fitted parameters at once, the torch optimizer
+        its state when a checkpoint asks (`flush`)."""
         group = self.optimizer.param_groups[0]
-        adam = Adam(1, net.layout.size, betas=group["betas"], eps=group["eps"])
-        bridge.load_optimizer(adam, [self.optimizer.state])
+        engine = EngineState.of([self], lambda: EngineState(
+            [self], None, [self.value_fn], [self.optimizer],
+            lambda n, size: Adam(n, size, betas=group["betas"], eps=group["eps"])))
+        net, adam = engine.net, engine.optimizer
         lr = np.array([[group["lr"]]])
         max_norm = np.array([[self.max_grad_norm or np.inf]], dtype=np.float32)
         x, targets = obs.numpy()[None], returns.numpy()[None]
@@ -66,12 +68,18 @@ class ValueFitter:
                 adam.update(net.layout.flat, net.grad_flat, lr)
                 total += float(loss[0])
                 steps += 1
-        bridge.store()
-        bridge.store_optimizer(adam, [self.optimizer.state])
+        engine.stored()
+        engine.sync()
         return total / steps
+
+    def flush(self) -> None:
+        """The kept Adam state into the torch optimizer (before its state_dict is read)."""
+        if self.engine is not None:
+            self.engine.flush()
 
     def fit_autograd(self, obs: torch.Tensor, returns: torch.Tensor) -> float:
         """The straightforward path (torch autograd), kept as the reference for `fit`."""
+        release_engine(self)
         total, steps = 0.0, 0
         for _ in range(self.epochs):
             order = torch.from_numpy(self.rng.permutation(obs.shape[0]))

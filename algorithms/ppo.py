@@ -18,10 +18,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from .bridge import TorchBridge
+from .base import Batch
+from .bridge import EngineState, release_engine
 from .config import PPO1, PPO2, PPO_T3, UPDATE, BaseConfig, ConfigError, hp, require, require_positive
 from .distributions import gaussian_entropy_np, gaussian_kl_np
 from .engine import ActorCritic, Adam, clip_global_norm
+from .group import GroupUpdate
 from .nets import GaussianPolicy
 from .objectives import (
     OBJECTIVES,
@@ -32,7 +34,6 @@ from .objectives import (
     normalize_advantages_np,
 )
 from .optimize import gradient_step, set_lr
-from .trainer import Algorithm, Batch
 
 # clip, kl_adaptive, kl_fixed, none
 PPO_OBJECTIVES = tuple(name for name, o in OBJECTIVES.items() if o.kind == "policy")
@@ -74,7 +75,7 @@ class PPOConfig(BaseConfig):
                 f"must be in [1, batch size {self.batch_size}]")
 
 
-class PPO(Algorithm):
+class PPO(GroupUpdate):
     config: PPOConfig
 
     def __init__(self, config: PPOConfig, policy, value_fn, rng):
@@ -82,6 +83,7 @@ class PPO(Algorithm):
         # One Adam over both networks, as ppo2 (separate networks, joint loss).
         self.params = [*policy.parameters(), *value_fn.parameters()]
         self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
+        self.engine: EngineState | None = None  # the numpy state shared with its group, when on the fast path
         self.beta = config.beta
 
     def clip_eps_at(self, progress: float) -> float:
@@ -105,6 +107,7 @@ class PPO(Algorithm):
     def update_autograd(self, batch: Batch) -> dict[str, float]:
         """The straightforward path: torch autograd, one minibatch loss at a time. The
         reference the engine path is tested against (tests/test_engine.py)."""
+        release_engine(self)
         cfg = self.config
         lr = self.current_lr(batch.progress)
         set_lr(self.optimizer, lr)
@@ -161,10 +164,16 @@ class PPO(Algorithm):
             self.value_fn(obs), batch.returns[idx], old_values=batch.values[idx], clip_eps=cfg.value_clip_eps)
         return loss + cfg.vf_coef * v_loss, policy_loss, v_loss, ratio
 
+    def release(self) -> None:
+        release_engine(self)
+
     def state_dict(self) -> dict:
+        if self.engine is not None:
+            self.engine.flush()  # the Adam state lives in numpy between checkpoints
         return {"optimizer": self.optimizer.state_dict(), "beta": self.beta}
 
     def load_state_dict(self, state: dict) -> None:
+        release_engine(self)
         self.optimizer.load_state_dict(state["optimizer"])
         self.beta = float(state["beta"])
 
@@ -233,11 +242,10 @@ def update_group(members: list[PPO], batches: list[Batch]) -> list[dict[str, flo
         raise ValueError("update_group needs members with one group key")
     cfg = members[0].config
     n = len(members)
-    bridge = TorchBridge([m.policy for m in members], [m.value_fn for m in members])
-    bridge.load()
-    net = bridge.net
-    adam = Adam(n, net.layout.size, betas=(0.9, 0.999), eps=cfg.adam_eps)
-    bridge.load_optimizer(adam, [m.optimizer.state for m in members])
+    engine = EngineState.of(members, lambda: EngineState(
+        members, [m.policy for m in members], [m.value_fn for m in members], [m.optimizer for m in members],
+        lambda n, size: Adam(n, size, betas=(0.9, 0.999), eps=cfg.adam_eps)))
+    net, adam = engine.net, engine.optimizer
     lrs = [m.current_lr(b.progress) for m, b in zip(members, batches, strict=True)]
     for m, lr in zip(members, lrs, strict=True):
         set_lr(m.optimizer, lr)
@@ -254,8 +262,8 @@ def update_group(members: list[PPO], batches: list[Batch]) -> list[dict[str, flo
             adam.update(net.layout.flat, net.grad_flat, lr_col)
             totals += losses
             steps += 1
-    bridge.store()
-    bridge.store_optimizer(adam, [m.optimizer.state for m in members])
+    engine.stored()
+    engine.sync()  # the rollout's actor reads the torch policy; the Adam state stays in numpy
 
     mean, _ = net.policy_mean(data.obs)
     kl, *_ = gaussian_kl_np(data.old_mean, data.old_log_std, mean, net.log_std)

@@ -84,19 +84,19 @@ class Episode:
 
 @dataclass
 class RawBatch:
-    """One iteration's transitions in numpy, time first: [T, N, ...]."""
+    """One iteration's transitions in numpy, time first: [T, E, ...]."""
 
-    obs: np.ndarray  # normalized observations the actions were taken in [T, N, obs_dim]
-    actions: np.ndarray  # actions as sampled (before clipping to the action space) [T, N, act_dim]
-    rewards: np.ndarray  # scaled rewards [T, N]
-    terminated: np.ndarray  # [T, N] bool
-    truncated: np.ndarray  # [T, N] bool
-    last_obs: np.ndarray  # normalized observation after the last step [N, obs_dim]
+    obs: np.ndarray  # normalized observations the actions were taken in [T, E, obs_dim]
+    actions: np.ndarray  # actions as sampled (before clipping to the action space) [T, E, act_dim]
+    rewards: np.ndarray  # scaled rewards [T, E]
+    terminated: np.ndarray  # [T, E] bool
+    truncated: np.ndarray  # [T, E] bool
+    last_obs: np.ndarray  # normalized observation after the last step [E, obs_dim]
     final_obs: list[tuple[int, int, np.ndarray]] = field(default_factory=list)
     """(t, env, normalized final observation) for every truncated step."""
     acted_obs: np.ndarray | None = None
     """With `obs_norm_update="batch"`: the observations as the actor saw them (the previous
-    statistics), [T, N, obs_dim], and after the last step [N, obs_dim] (`acted_last_obs`);
+    statistics), [T, E, obs_dim], and after the last step [E, obs_dim] (`acted_last_obs`);
     `obs` and `last_obs` hold them under the statistics updated with this batch."""
     acted_last_obs: np.ndarray | None = None
 
@@ -122,7 +122,7 @@ class RolloutCollector:
         first = np.stack(first)
         if config.obs_norm_update == "step":  # "batch": the statistics first see the first batch
             self.obs_normalizer.update(first)
-        self.raw_obs = first  # the current observations, before normalization [N, obs_dim]
+        self.raw_obs = first  # the current observations, before normalization [E, obs_dim]
         self.obs = self.obs_normalizer(first)
 
     def _start_episode(self, i: int) -> np.ndarray:

@@ -56,7 +56,7 @@ TASK_DEFAULTS: dict[str, dict[str, tuple[dict[str, str], str]]] = {
 }
 
 
-def task_defaults(task: str | None, algorithm: str) -> tuple[dict[str, str], str] | None:
+def defaults_for(task: str | None, algorithm: str) -> tuple[dict[str, str], str] | None:
     """The (overrides, source) for `algorithm` on `task`, or None where the arm's own
     defaults apply. `task` may carry a module prefix ("module:Env-v0")."""
     if task is None:

@@ -2,7 +2,9 @@
 
 The trainer owns everything that is not an algorithm's maths: environments, seeding,
 rollouts, normalization, advantages, episode bookkeeping, divergence checks,
-checkpoint state and resume. An algorithm is a config plus `update(batch) -> metrics`.
+checkpoint state and resume. An algorithm is a config plus `update(batch) -> metrics`
+(algorithms/base.py); the stacked update of several runs at once is its optional extension
+(algorithms/group.py). `Trainer` is one run's state; `train_group` is the loop.
 Where records go is the caller's business: the trainer talks to a `TrainLogger`.
 """
 
@@ -11,113 +13,22 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 from .advantages import gae
-from .config import UPDATE, BaseConfig, ConfigError, group_values
+from .advantages import next_values as next_values_of
+from .base import Algorithm, Batch, NullLogger, TrainLogger
+from .config import BaseConfig, ConfigError
 from .nets import CategoricalPolicy, GaussianPolicy, ValueNet
 from .objectives import explained_variance
 from .rollout import Episode, RawBatch, RolloutCollector, collect_group, evaluate, make_env
 
 CHECKPOINT_FORMAT = 1
 LOG_EVERY_STEPS = 2048  # a progress row covers at least this many env steps
-
-
-@dataclass
-class Batch:
-    """One iteration's batch for `update`. Flat tensors are [B] = [T * N] (time-major);
-    the numpy fields keep the [T, N] layout for algorithms that compute their own returns."""
-
-    obs: torch.Tensor  # [B, obs_dim] normalized
-    actions: torch.Tensor  # [B, act_dim] as sampled
-    log_probs: torch.Tensor  # [B] log pi_old(a|s)
-    old_params: tuple[torch.Tensor, ...]  # pi_old's distribution parameters, each [B, ...]
-    values: torch.Tensor  # [B] V(s) before the update
-    advantages: torch.Tensor  # [B] GAE(gamma, lambda), not normalized
-    returns: torch.Tensor  # [B] value targets: advantages + values
-    rewards: np.ndarray  # [T, N] scaled rewards
-    terminated: np.ndarray  # [T, N]
-    truncated: np.ndarray  # [T, N]
-    next_values: np.ndarray  # [T, N] V of the observation each step returned (final obs at ends)
-    progress: float  # fraction of the run's iterations done before this one, in [0, 1)
-
-
-class Algorithm:
-    """Base for the algorithms: holds the networks; subclasses implement `update`."""
-
-    def __init__(self, config: BaseConfig, policy: GaussianPolicy | CategoricalPolicy, value_fn: ValueNet,
-                 rng: np.random.Generator):
-        self.config, self.policy, self.value_fn, self.rng = config, policy, value_fn, rng
-
-    def update(self, batch: Batch) -> dict[str, float]:
-        raise NotImplementedError
-
-    def has_group_update(self) -> bool:
-        """True where `update_group` updates a group in one stacked step (the engine)."""
-        return False
-
-    def group_key(self) -> tuple | None:
-        """Algorithms with equal keys (not None) can take one joint `update_group` step: the
-        same algorithm, and equal values of the config fields shared for UPDATE (their
-        metadata, config.hp); None where the algorithm has no group update."""
-        if not hasattr(self, "_group_key"):  # asked every iteration; the config never changes
-            grouped = self.has_group_update()
-            self._group_key = (type(self).__name__, group_values(self.config, UPDATE)) if grouped else None
-        return self._group_key
-
-    @classmethod
-    def update_group(cls, members: list[Algorithm], batches: list[Batch]) -> list[dict[str, float]]:
-        """Update several members at once; by default one after the other."""
-        return [m.update(b) for m, b in zip(members, batches, strict=True)]
-
-    @classmethod
-    def prepare_group(cls, members: list[Algorithm], raws: list[RawBatch], progress: list[float]
-                      ) -> list[Batch] | None:
-        """The batches of several members from their raw rollouts, where the algorithm has its
-        own way (A2C: numpy, for its 5-step iterations); None: the trainer's `prepare`."""
-        return None
-
-    def numpy_actor(self):
-        """The policy as a numpy actor for the next rollout."""
-        return self.policy.numpy_actor()
-
-    def sync(self) -> None:
-        """Bring the torch modules up to date where the algorithm keeps its parameters
-        elsewhere between iterations (A2C: in the numpy engine). Called before anything
-        reads them: the parameter check, evaluation, checkpoints."""
-
-    def current_lr(self, progress: float) -> float:
-        """The configured step size, annealed linearly to 0 over the run if asked."""
-        cfg = self.config
-        return cfg.lr * (1.0 - progress / cfg.lr_anneal_over) if cfg.lr_anneal else cfg.lr
-
-    def state_dict(self) -> dict:
-        return {}
-
-    def load_state_dict(self, state: dict) -> None:
-        pass
-
-
-class TrainLogger(Protocol):
-    def log_iteration(self, row: dict[str, float]) -> None: ...
-    def log_episodes(self, episodes: list[Episode]) -> None: ...
-    def save_checkpoint(self, state: dict) -> None: ...
-
-
-class NullLogger:
-    def log_iteration(self, row: dict[str, float]) -> None:
-        pass
-
-    def log_episodes(self, episodes: list[Episode]) -> None:
-        pass
-
-    def save_checkpoint(self, state: dict) -> None:
-        pass
 
 
 class Diverged(RuntimeError):
@@ -138,7 +49,8 @@ class Trainer:
         self.action_rng = np.random.default_rng(act_seq)
         self.update_rng = np.random.default_rng(update_seq)
         self.eval_seed = int(eval_seq.generate_state(1)[0])
-        env_seeds = [int(s) for s in env_seq.generate_state(config.num_envs)]
+        self.env_seeds = [int(s) for s in env_seq.generate_state(config.num_envs)]  # each env's first reset
+        env_seeds = self.env_seeds
 
         envs = [make_env(env_id) for _ in range(config.num_envs)]
         space = envs[0].action_space
@@ -161,18 +73,7 @@ class Trainer:
         self._pending: list[dict[str, float]] = []  # metrics of the progress row being filled
         self._row_seconds = 0.0
 
-    # -- the loop ----------------------------------------------------------------------
-    def train(self, logger: TrainLogger | None = None, checkpoint_every: int = 10,
-              stop_after: int | None = None) -> str:
-        """Train to the step budget; returns "complete", "diverged" or "stopped" (when
-        `stop_after` iterations have run in this call). A group of one: `train_group`.
-
-        One progress row per `iterations_per_row` iterations (at least LOG_EVERY_STEPS env
-        steps: one PPO iteration, ~410 A2C iterations), metrics averaged over them; a
-        checkpoint every `checkpoint_every` rows and at the end, so that a checkpoint
-        never falls inside a row."""
-        return train_group([self], [logger], checkpoint_every, stop_after)[0]
-
+    # -- one iteration's bookkeeping (the loop is train_group) --------------------------
     def finish_iteration(self, raw: RawBatch, batch: Batch, metrics: dict[str, float], episodes: list[Episode],
                          elapsed: float, logger: TrainLogger, checkpoint_every: int) -> bool:
         """Book one iteration: counters, episodes, divergence check, the progress row and
@@ -216,23 +117,20 @@ class Trainer:
         observation statistics were updated after the rollout (`obs_norm_update="batch"`), the
         values for GAE are taken at the observations as the actor saw them, as ppo1 takes
         them during its rollout; the update sees the batch under the new statistics."""
-        T, N = raw.rewards.shape
-        obs = torch.from_numpy(raw.obs.reshape(T * N, -1))
-        actions = torch.from_numpy(raw.actions.reshape(T * N, -1))
+        T, E = raw.rewards.shape
+        obs = torch.from_numpy(raw.obs.reshape(T * E, -1))
+        actions = torch.from_numpy(raw.actions.reshape(T * E, -1))
         acted = raw.acted_obs is not None
         with torch.no_grad():
-            values = self.value_fn(torch.from_numpy(raw.acted_obs.reshape(T * N, -1)) if acted else obs)
+            values = self.value_fn(torch.from_numpy(raw.acted_obs.reshape(T * E, -1)) if acted else obs)
             last = raw.acted_last_obs if acted else raw.last_obs
             tail = [torch.from_numpy(last)] + [torch.from_numpy(o[None]) for _, _, o in raw.final_obs]
             tail_values = self.value_fn(torch.cat(tail)).double().numpy()
             params = self.policy.dist_params(obs)
             log_probs = self.policy.log_prob(params, actions)
-        values_tn = values.double().numpy().reshape(T, N)
-        next_values = np.empty((T, N))
-        next_values[:-1] = values_tn[1:]
-        next_values[-1] = tail_values[:N]
-        for k, (t, i, _) in enumerate(raw.final_obs):
-            next_values[t, i] = tail_values[N + k]
+        values_tn = values.double().numpy().reshape(T, E)
+        next_values = next_values_of(values_tn, tail_values[:E],
+                                     ((t, i, tail_values[E + k]) for k, (t, i, _) in enumerate(raw.final_obs)))
         advantages, returns = gae(raw.rewards, values_tn, next_values, raw.terminated, raw.truncated,
                                   self.config.gamma, self.config.gae_lambda)
         return Batch(
@@ -287,6 +185,7 @@ class Trainer:
         self.iteration = int(state["iteration"])
         self.global_step = int(state["global_step"])
         self.wall_seconds = float(state["wall_seconds"])
+        self.algorithm.release()  # first: a kept engine state must not overwrite what is loaded
         self.policy.load_state_dict(state["policy"])
         self.value_fn.load_state_dict(state["value_fn"])
         self.algorithm.load_state_dict(state["algorithm"])

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import torch
 
+from .base import Algorithm, Batch
+from .bridge import release_engine
 from .config import BaseConfig, hp, require, require_positive
 from .objectives import OBJECTIVES, normalize_advantages
 from .optimize import ValueFitter, set_lr
-from .trainer import Algorithm, Batch
 from .trust_region import (
     backtracking_line_search,
     conjugate_gradient,
@@ -128,7 +129,11 @@ class TRPO(Algorithm):
                 "quadratic_kl": float(quadratic_kl) if math.isfinite(quadratic_kl) else float("nan"),
                 "approx_kl": approx_kl, "entropy": entropy, "value_loss": v_loss, "lr": lr}
 
+    def release(self) -> None:
+        release_engine(self.value_fitter)
+
     def state_dict(self) -> dict:
+        self.value_fitter.flush()
         return {"value_optimizer": self.value_fitter.optimizer.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:

@@ -21,10 +21,11 @@ import numpy as np
 import torch
 
 from .advantages import discounted_returns
+from .base import Algorithm, Batch
+from .bridge import release_engine
 from .config import BaseConfig, hp, require, require_positive
 from .objectives import OBJECTIVES, adaptive_beta, normalize_advantages
 from .optimize import ValueFitter, gradient_step, set_lr
-from .trainer import Algorithm, Batch
 
 FIG3 = "PPO paper, Figure 3 footnote (Adam step size adapted from the KL, rule of section 4)"
 HW4 = "berkeleydeeprlcourse/homework hw4/main.py at 730ea46, the PPO paper's Figure 3 footnote's implementation"
@@ -108,7 +109,11 @@ class VPG(Algorithm):
             metrics["value_loss"] = self.value_fitter.fit(batch.obs, batch.returns)
         return metrics
 
+    def release(self) -> None:
+        release_engine(self.value_fitter)
+
     def state_dict(self) -> dict:
+        self.value_fitter.flush()
         return {"optimizer": self.optimizer.state_dict(), "lr": self.lr,
                 "value_optimizer": self.value_fitter.optimizer.state_dict()}
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from suite import run  # noqa: E402
-from suite.store import records_digest  # noqa: E402
+from suite.records.files import records_digest  # noqa: E402
 
 ARMS = ("ppo_clip,ppo_klpen,ppo_kl_fixed,ppo_noclip,ppo_clip:preset=ppo1,ppo_noclip:preset=ppo1,vpg,vpg_section4,"
         "a2c,a2c_sb3,a2c_tr,trpo,npg,cem")

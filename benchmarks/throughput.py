@@ -1,5 +1,7 @@
 """Training throughput, measured in ONE process so that every figure shares the machine's
-state: raw env stepping through gym.make, each of our arms end to end, and the
+state: raw env stepping (suite.grid.speed.raw_stepping, the env as the trainer builds it),
+MuJoCo's mj_step alone (suite.grid.speed.simulator_stepping: a second, lower floor), each of
+our arms end to end, and the
 Stable-Baselines3 / sb3-contrib implementations configured the same, and grid mode (several
 seeds of one task trained in one process with stacked networks).
 
@@ -18,42 +20,24 @@ import sys
 import time
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from algorithms import ARMS, Trainer, make_arm, train_group  # noqa: E402
 from algorithms.threads import pin_one_thread  # noqa: E402
-from suite.store import atomic_write_json, environment_info  # noqa: E402
+from suite.grid import speed  # noqa: E402
+from suite.grid.speed import Clock  # noqa: E402
+from suite.records.files import atomic_write_json, environment_info  # noqa: E402
 
 # Which SB3 reference each of our arms is compared with.
 REFERENCE_OF = {"ppo_clip": "sb3_ppo", "ppo_klpen": "sb3_ppo", "ppo_kl_fixed": "sb3_ppo",
                 "ppo_noclip": "sb3_ppo", "a2c": "sb3_a2c", "trpo": "sb3c_trpo", "npg": "sb3c_trpo"}
 
 
-class Clock:
-    """Wall and CPU seconds (this process, all threads) of a block."""
-
-    def __enter__(self):
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-        return self
-
-    def __exit__(self, *exc):
-        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
-
-
 def raw_stepping(task: str, steps: int) -> tuple[float, float]:
-    """Random actions through gym.make(task) as it comes (default wrappers, env checker on)."""
-    env = gym.make(task)
-    env.action_space.seed(0)
-    env.reset(seed=0)
-    with Clock() as clock:
-        for _ in range(steps):
-            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-            if terminated or truncated:
-                env.reset()
-    return steps / clock.wall, steps / clock.cpu
+    rate = speed.raw_stepping(task, steps)
+    return rate.wall, rate.cpu
 
 
 def ours(task: str, arm_name: str, steps: int, members: int = 1) -> tuple[float, float]:
@@ -156,10 +140,16 @@ def main(argv=None) -> int:
             measure(ref, lambda ref=ref: sb3(args.task, ref, steps))
 
     raw_cpus = [cpu for _, cpu in raws]
-    rows = [{"name": "raw_gym_make", "steps_per_second": round(float(np.median([w for w, _ in raws])), 1),
+    simulator = speed.simulator_stepping(args.task, steps)
+    rows = [{"name": "raw_stepping", "steps_per_second": round(float(np.median([w for w, _ in raws])), 1),
              "steps_per_cpu_second": round(float(np.median(raw_cpus)), 1), "vs_raw": 1.0, "reference": None,
              "vs_reference": None, "raw_measurements": len(raws),
              "raw_cpu_min_max": [round(min(raw_cpus), 1), round(max(raw_cpus), 1)]}]
+    if simulator is not None:  # the lower floor: what the physics alone costs
+        rows.append({"name": "mj_step alone", "steps_per_second": round(simulator.wall, 1),
+                     "steps_per_cpu_second": round(simulator.cpu, 1),
+                     "vs_raw": round(simulator.cpu / float(np.median(raw_cpus)), 3), "reference": None,
+                     "vs_reference": None})
     for name, (wall, cpu) in figures.items():
         ref = reference_of.get(name)
         ratio_ref = cpu / figures[ref][1] if ref in figures else None
@@ -169,7 +159,7 @@ def main(argv=None) -> int:
     print(f"{args.task}, {steps} steps per run, 1 torch thread; ratios per CPU-second; raw stepping measured "
           f"{len(raws)} times (steps/CPU-s {min(raw_cpus):.0f} to {max(raw_cpus):.0f}), each figure against the "
           f"mean of the two measurements beside it")
-    print("| figure | steps/s (wall) | steps/CPU-s | x raw gym.make | x reference |")
+    print("| figure | steps/s (wall) | steps/CPU-s | x raw stepping | x reference |")
     print("|---|---|---|---|---|")
     for r in rows:
         vs_ref = f"{r['vs_reference']:.2f} ({r['reference']})" if r["vs_reference"] is not None else ""

@@ -6,26 +6,28 @@ Everything the CLI does is callable from Python under the same names:
     suite.load_runs("runs")   # pandas DataFrame, one row per run
     suite.status("runs")      # complete / partial / failed ... per task and arm
     suite.verify("runs")      # today's code against the records, run by run
+    suite.execute(spec, "runs")  # one run: a typed suite.RunResult (status, score, ...)
 """
 
-from ._startup import guard as _guard_startup
+from suite._startup import guard as _guard_startup
 
 _guard_startup()  # first: Ctrl-C while the imports below load is one line, not a traceback
 
-from .compare import compare  # noqa: E402
-from .conformance import check_arm  # noqa: E402
-from .errors import Interrupted, SuiteError  # noqa: E402
-from .export import export  # noqa: E402
-from .grid import run  # noqa: E402
-from .plan import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, plan, resolve_grid  # noqa: E402
-from .presets import PRESETS  # noqa: E402
-from .runner import evaluate, execute  # noqa: E402
-from .status import run_state  # noqa: E402
-from .status import status_table as status  # noqa: E402
-from .store import load_episodes, load_progress, load_runs  # noqa: E402
-from .tasks import PAPER_TASKS, resolve_task  # noqa: E402
-from .verify import verify  # noqa: E402
+from suite.errors import Interrupted, SuiteError  # noqa: E402
+from suite.grid.conformance import check_arm  # noqa: E402
+from suite.grid.driver import run  # noqa: E402
+from suite.grid.plan import DEFAULT_SEEDS, DEFAULT_STEPS, RunSpec, plan, resolve_grid  # noqa: E402
+from suite.grid.runner import evaluate, execute  # noqa: E402
+from suite.grid.verify import verify  # noqa: E402
+from suite.paper import PAPER_TASKS, PRESETS, resolve_task  # noqa: E402
+from suite.records.result import RunResult, Status  # noqa: E402
+from suite.records.state import run_state  # noqa: E402
+from suite.results.compare import compare  # noqa: E402
+from suite.results.export import export  # noqa: E402
+from suite.results.readers import load_episodes, load_progress, load_runs  # noqa: E402
+from suite.results.readers import status_table as status  # noqa: E402
 
-__all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PAPER_TASKS", "PRESETS", "Interrupted", "RunSpec", "SuiteError",
+__all__ = ["DEFAULT_SEEDS", "DEFAULT_STEPS", "PAPER_TASKS", "PRESETS", "Interrupted", "RunResult", "RunSpec", "Status",
+           "SuiteError",
            "evaluate", "execute", "load_episodes", "load_progress", "load_runs", "plan", "resolve_grid",
            "resolve_task", "run", "run_state", "status", "verify", "compare", "check_arm", "export"]

@@ -7,16 +7,45 @@ written.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
-from algorithms.config import ConfigError
-
-from ._startup import done as startup_done
-from .errors import Interrupted, SuiteError
-from .faults import failpoint
-from .plan import DEFAULT_GROUP_SIZE, DEFAULT_SEEDS
-from .tasks import PAPER_TASKS
+from algorithms import ARMS, make_arm, plugin_arms
+from algorithms.config import ConfigError, describe
+from algorithms.task_defaults import TASK_DEFAULTS
+from suite._startup import done as startup_done
+from suite.errors import Interrupted, SuiteError
+from suite.grid.backends import BACKENDS
+from suite.grid.conformance import check_arm
+from suite.grid.driver import run
+from suite.grid.plan import (
+    DEFAULT_GROUP_SIZE,
+    DEFAULT_SEEDS,
+    check_runs_dir,
+    parse_positive_int,
+    parse_steps,
+    resolve_grid,
+    split_list,
+)
+from suite.grid.runner import evaluate
+from suite.grid.speed import SPEED_FILE, estimate, measure_speed, save_speed
+from suite.grid.verify import STATES, verify
+from suite.paper import COMPARISONS, PAPER_STEPS, PAPER_TASKS, PRESETS, TABLE1, paper_table1, resolve_tasks
+from suite.records.faults import failpoint
+from suite.records.files import atomic_write_text
+from suite.records.state import damaged_runs, run_state
+from suite.results import scores as scores
+from suite.results.compare import compare, compare_markdown
+from suite.results.export import export
+from suite.results.leaderboard import build, comparison_results
+from suite.results.ranking import for_comparison
+from suite.results.readers import load_runs, status_table
+from suite.results.report import report
+from suite.results.scores import RANDOM_FILE, measure_random, run_table, save_random
+from suite.results.tables import comparison_markdown, comparison_table, per_task, per_task_markdown
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,11 +61,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-
     parser = _Parser(prog="python -m suite", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"pgsuite {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _grid_commands(commands)
+    _results_commands(commands)
+    return parser
 
+
+def _grid_commands(commands) -> None:
+    """run, speed, arms, random, evaluate, status, verify, check-arm: training and records."""
     run = commands.add_parser(
         "run", help="train the grid arms x tasks x seeds, resuming what is already on disk",
         description="Train every (task, arm, seed) of the grid and write its records under the runs "
@@ -98,35 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
     random.add_argument("--episodes", default="100", metavar="N", help="episodes per task (default 100)")
     random.add_argument("--seed", default="0", metavar="S", help="env and action-space seed (default 0)")
 
-    table = commands.add_parser(
-        "table", help="the paper's Table 1 and per-task scores, from the runs dir",
-        description="Print Table 1 and Figure 3's comparison (normalized scores with 95% CIs, ranks, the "
-                    "paper's values) and the raw per-task returns, from the complete runs in the runs dir; "
-                    "damaged runs are named and left out. Reads only.\n\nexample:\n"
-                    "  python -m suite table --runs-dir runs --csv table1.csv")
-    add_reader_options(table)
-    table.add_argument("--csv", default=None, metavar="FILE",
-                       help="also write Table 1 to FILE, the per-task table to FILE's stem + -per-task.csv")
-
-    board = commands.add_parser(
-        "leaderboard", help="write the leaderboard (README.md + figures)",
-        description="Write the leaderboard (README.md, figures) from the runs dir's records: Table 1, "
-                    "Figure 3 with learning curves, rliable statistics, provenance.\n\nexample:\n"
-                    "  python -m suite leaderboard --runs-dir runs --out leaderboard")
-    add_reader_options(board)
-    board.add_argument("--out", default="leaderboard", metavar="DIR")
-
-    rep = commands.add_parser(
-        "report", help="a wandb Report comparing the arms (offline: its spec, saved)",
-        description="Build a wandb Report comparing the arms' runs (online), or save its spec under --out "
-                    "(offline).\n\nexample:\n  python -m suite report --wandb-project my-project")
-    rep.add_argument("--wandb-project", required=True, metavar="P")
-    rep.add_argument("--entity", default=None, metavar="E")
-    rep.add_argument("--runs-dir", default="runs", metavar="DIR")
-    rep.add_argument("--out", default="leaderboard", metavar="DIR", help="where the offline spec goes")
-    rep.add_argument("--leaderboard", default=None, metavar="FILE",
-                     help="a leaderboard README.md to embed as the report's text (default: none)")
-
     ev = commands.add_parser(
         "evaluate", help="evaluate a saved run's checkpoint (deterministic actions)",
         description="Run a saved run's policy from its checkpoint (mean actions, normalizer statistics "
@@ -168,6 +173,49 @@ def build_parser() -> argparse.ArgumentParser:
                        help="comma-separated modules that records name (plug-in arms, module:Env tasks) and that "
                             "may be imported to rerun them; a record alone never makes code run")
 
+    conf = commands.add_parser(
+        "check-arm", help="the conformance checks a plug-in arm must pass before its numbers mean anything",
+        description="Train the arm for a few iterations on a continuous and a discrete task and check: its "
+                    "config round-trips and hashes stably, it trains and records, its metrics are finite with "
+                    "fixed keys, the same seed gives the same records, and a killed and resumed run equals an "
+                    "uninterrupted one. One line per check; exit status 1 if any fails."
+                    "\n\nexample:\n  python -m suite check-arm examples.kl_stop:ARM")
+    conf.add_argument("spec", metavar="SPEC")
+    conf.add_argument("--tasks", default=None, metavar="TASKS",
+                      help="the tasks to check on (default InvertedPendulum-v5,CartPole-v1: continuous and discrete)")
+
+
+def _results_commands(commands) -> None:
+    """table, leaderboard, report, compare, export: what the records say."""
+    table = commands.add_parser(
+        "table", help="the paper's Table 1 and per-task scores, from the runs dir",
+        description="Print Table 1 and Figure 3's comparison (normalized scores with 95% CIs, ranks, the "
+                    "paper's values) and the raw per-task returns, from the complete runs in the runs dir; "
+                    "damaged runs are named and left out. Reads only.\n\nexample:\n"
+                    "  python -m suite table --runs-dir runs --csv table1.csv")
+    add_reader_options(table)
+    table.add_argument("--csv", default=None, metavar="FILE",
+                       help="also write Table 1 to FILE, the per-task table to FILE's stem + -per-task.csv")
+
+    board = commands.add_parser(
+        "leaderboard", help="write the leaderboard (README.md + figures)",
+        description="Write the leaderboard (README.md, figures) from the runs dir's records: Table 1, "
+                    "Figure 3 with learning curves, rliable statistics, provenance.\n\nexample:\n"
+                    "  python -m suite leaderboard --runs-dir runs --out leaderboard")
+    add_reader_options(board)
+    board.add_argument("--out", default="leaderboard", metavar="DIR")
+
+    rep = commands.add_parser(
+        "report", help="a wandb Report comparing the arms (offline: its spec, saved)",
+        description="Build a wandb Report comparing the arms' runs (online), or save its spec under --out "
+                    "(offline).\n\nexample:\n  python -m suite report --wandb-project my-project")
+    rep.add_argument("--wandb-project", required=True, metavar="P")
+    rep.add_argument("--entity", default=None, metavar="E")
+    rep.add_argument("--runs-dir", default="runs", metavar="DIR")
+    rep.add_argument("--out", default="leaderboard", metavar="DIR", help="where the offline spec goes")
+    rep.add_argument("--leaderboard", default=None, metavar="FILE",
+                     help="a leaderboard README.md to embed as the report's text (default: none)")
+
     cmp = commands.add_parser(
         "compare", help="does arm A beat arm B, and how sure is that",
         description="Compare two arms (specs such as ppo_clip or mypkg.mod:NAME:lr=1e-4, or rows of the paper's "
@@ -189,27 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="every run's episodes as one long table, and the score matrices for rliable",
         description="Write OUT/episodes.csv (task, arm_label, config_hash, seed, global_step, return, length), "
                     "OUT/runs.csv and OUT/<comparison>.npz (paper-normalized [runs, tasks] per row); the schema "
-                    "is in suite/export.py and the README.\n\nexample:\n  python -m suite export runs out/")
+                    "is in suite/results/export.py and the README.\n\nexample:\n  python -m suite export runs out/")
     exp.add_argument("runs_dir", metavar="RUNS_DIR")
     exp.add_argument("out", metavar="OUT")
     exp.add_argument("--parquet", action="store_true", help="episodes as Parquet (needs pyarrow)")
 
-    conf = commands.add_parser(
-        "check-arm", help="the conformance checks a plug-in arm must pass before its numbers mean anything",
-        description="Train the arm for a few iterations on a continuous and a discrete task and check: its "
-                    "config round-trips and hashes stably, it trains and records, its metrics are finite with "
-                    "fixed keys, the same seed gives the same records, and a killed and resumed run equals an "
-                    "uninterrupted one. One line per check; exit status 1 if any fails."
-                    "\n\nexample:\n  python -m suite check-arm examples.kl_stop:ARM")
-    conf.add_argument("spec", metavar="SPEC")
-    conf.add_argument("--tasks", default=None, metavar="TASKS",
-                      help="the tasks to check on (default InvertedPendulum-v5,CartPole-v1: continuous and discrete)")
-    return parser
-
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("pgsuite")
     except PackageNotFoundError:
@@ -235,10 +269,6 @@ def add_measure_options(parser) -> None:
 
 
 def add_grid_options(parser) -> None:
-    from algorithms import ARMS
-
-    from .presets import PRESETS
-
     parser.add_argument("--preset", default=None, metavar="NAME",
                         help=f"a named grid: {', '.join(PRESETS)} (table1: the paper's 11 surrogate "
                              "settings; figure3: ppo_clip, trpo, a2c, vpg, cem and the "
@@ -271,10 +301,6 @@ def grid_args(args) -> dict:
 
 
 def cmd_run(args) -> int:
-    from .backends import BACKENDS
-    from .grid import run
-    from .plan import check_runs_dir, parse_positive_int, resolve_grid
-
     specs = resolve_grid(**grid_args(args))
     check_runs_dir(args.runs_dir)
     checkpoint_every = parse_positive_int("checkpoint-every", args.checkpoint_every)
@@ -285,9 +311,6 @@ def cmd_run(args) -> int:
     if args.display not in ("auto", "lines", "none"):
         raise SuiteError(f"unknown display {args.display!r}; valid: auto, lines, none")
     if args.dry_run:
-        from .speed import estimate
-        from .status import run_state
-
         counts: dict[str, int] = {}
         for spec in specs:
             state = run_state(f"{args.runs_dir}/{spec.key}").state
@@ -297,8 +320,9 @@ def cmd_run(args) -> int:
         shown = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
         print(f"{len(specs)} runs ({shown}); estimated wall time {guess.seconds / 3600:.2f} h "
               f"({guess.seconds / 60:.0f} min) with {workers} workers, up to {group_size} runs per process; "
-              f"raw-simulator floor {guess.floor_seconds / 3600:.2f} h on {guess.lanes} cores "
-              f"(x{guess.ratio:.2f}) (speeds from {guess.sources})")
+              f"floors on {guess.lanes} cores: raw env stepping {guess.floor_seconds / 3600:.2f} h "
+              f"(x{guess.ratio:.2f}), MuJoCo's mj_step alone {guess.simulator_seconds / 3600:.2f} h "
+              f"(speeds from {guess.sources})")
         return 0
     frame = run(runs_dir=args.runs_dir, workers=workers, backend=args.backend, ray_address=args.ray_address,
                 wandb=args.wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
@@ -314,12 +338,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_speed(args) -> int:
-    from algorithms import ARMS
-
-    from .plan import split_list
-    from .speed import SPEED_FILE, measure_speed, save_speed
-    from .tasks import resolve_tasks
-
     tasks = resolve_tasks(split_list("tasks", args.tasks))
     arms = split_list("arms", args.algos) if args.algos else list(ARMS)
     unknown = [a for a in arms if a not in ARMS]
@@ -338,10 +356,6 @@ def cmd_speed(args) -> int:
 
 
 def cmd_arms(args) -> int:
-    from algorithms import ARMS, make_arm, plugin_arms
-    from algorithms.config import describe
-    from algorithms.task_defaults import TASK_DEFAULTS
-
     for name in args.names or [*ARMS, *plugin_arms()]:  # a name given here may be a plug-in module:NAME
         arm = make_arm(name)
         origin = f", plug-in {arm.plugin.algorithm} ({arm.plugin.version})" if arm.plugin is not None else ""
@@ -356,10 +370,6 @@ def cmd_arms(args) -> int:
 
 
 def cmd_random(args) -> int:
-    from .plan import parse_positive_int, split_list
-    from .scores import RANDOM_FILE, measure_random, save_random
-    from .tasks import resolve_tasks
-
     tasks = resolve_tasks(split_list("tasks", args.tasks))
     episodes = parse_positive_int("episodes", args.episodes)
     try:
@@ -376,16 +386,6 @@ def cmd_random(args) -> int:
 
 
 def cmd_table(args) -> int:
-    from pathlib import Path
-
-    from . import scores
-    from .leaderboard import comparison_results
-    from .presets import COMPARISONS, PAPER_STEPS, TABLE1
-    from .ranking import for_comparison
-    from .scores import paper_table1, run_table
-    from .store import atomic_write_text, load_runs
-    from .tables import comparison_markdown, comparison_table, per_task, per_task_markdown
-
     frame = run_table(_read_runs(args.runs_dir, load_runs), _budget(args.budget))
     at_paper_budget = int(frame["budget"].max()) == PAPER_STEPS
     tables = {}
@@ -412,7 +412,6 @@ def cmd_table(args) -> int:
 def _read_runs(runs_dir: str, load_runs):
     """The runs dir's records for a reader (a read-only directory is fine); damaged runs are
     left out, with a line on stderr."""
-    from .plan import check_runs_dir
 
     if not check_runs_dir(runs_dir, write=False).exists():
         raise SuiteError(f"runs dir {runs_dir!r} does not exist")
@@ -429,33 +428,22 @@ def _warn_damaged(frame) -> None:
 
 
 def _budget(text: str | None) -> int | None:
-    from .plan import parse_steps
-
     return None if text is None else parse_steps(text)
 
 
 def cmd_leaderboard(args) -> int:
-    from .leaderboard import build
-    from .store import load_runs
-
     _read_runs(args.runs_dir, load_runs)
     print(f"wrote {build(args.runs_dir, args.out, args.normalize, budget=_budget(args.budget))}")
     return 0
 
 
 def cmd_report(args) -> int:
-    from .plan import check_runs_dir
-    from .report import report
-
     check_runs_dir(args.runs_dir, write=False)
     print(report(args.wandb_project, args.entity, args.runs_dir, args.out, args.leaderboard))
     return 0
 
 
 def cmd_evaluate(args) -> int:
-    from .plan import parse_positive_int
-    from .runner import evaluate
-
     allowed = tuple(m.strip() for m in args.allow_import.split(",") if m.strip())
     returns = evaluate(args.run_dir, parse_positive_int("episodes", args.episodes), stochastic=args.stochastic,
                        video=args.video, allow_import=allowed)
@@ -468,10 +456,6 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .plan import parse_positive_int, split_list
-    from .store import atomic_write_text
-    from .verify import STATES, verify
-
     frame = verify(args.runs_dir, parse_positive_int("rows", args.rows),
                    split_list("tasks", args.tasks) if args.tasks else None,
                    allow_import=tuple(m.strip() for m in args.allow_import.split(",") if m.strip()))
@@ -485,12 +469,6 @@ def cmd_verify(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    import json
-
-    from .compare import compare, compare_markdown
-    from .store import atomic_write_text
-    from .tasks import resolve_tasks
-
     tasks = resolve_tasks(split_names(args.tasks)) if args.tasks else None
     result = compare(args.a, args.b, args.runs_dir or ["runs"], tasks)
     print(compare_markdown(result))
@@ -503,23 +481,16 @@ def cmd_compare(args) -> int:
 
 
 def split_names(text: str) -> list[str]:
-    from .plan import split_list
-
     return split_list("tasks", text)
 
 
 def cmd_export(args) -> int:
-    from .export import export
-
     for path in export(args.runs_dir, args.out, args.parquet):
         print(f"wrote {path}")
     return 0
 
 
 def cmd_check_arm(args) -> int:
-    from .conformance import check_arm
-    from .tasks import resolve_tasks
-
     checks = check_arm(args.spec, *([tuple(resolve_tasks(split_names(args.tasks)))] if args.tasks else []))
     for name, passed, detail in checks:
         print(f"{'PASS' if passed else 'FAIL'}  {name}: {detail}")
@@ -529,9 +500,6 @@ def cmd_check_arm(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .plan import check_runs_dir
-    from .status import damaged_runs, status_table
-
     if not check_runs_dir(args.runs_dir, write=False).is_dir():
         raise SuiteError(f"runs dir {args.runs_dir!r} does not exist")
     grid = grid_args(args)

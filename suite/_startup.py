@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-from .faults import failpoint
+from suite.records.faults import failpoint
 
 MESSAGE = b"interrupted while starting: nothing was run\n"
 

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from suite.store import TIMING_KEYS, read_csv
+from suite.records.files import TIMING_KEYS, read_csv
 
 
 def outcome(runs: Path, progress_rows: bool = False) -> dict:

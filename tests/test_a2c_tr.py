@@ -9,8 +9,8 @@ from scipy.optimize import minimize
 
 from algorithms import Trainer, make_arm
 from algorithms.trust_region import linear_kl_projection
-from suite.plan import plan
-from suite.runner import execute
+from suite.grid.plan import plan
+from suite.grid.runner import execute
 from tests.records import outcome
 
 
@@ -64,9 +64,9 @@ def test_a_tight_trust_region_binds_and_the_average_follows():
 
 def test_a2c_tr_resumes_exactly(tmp_path):
     spec = plan("a2c_tr", ["InvertedPendulum-v5"], seeds=1, steps=80 * 26 * 4)[0]
-    assert execute(spec, tmp_path / "straight")["status"] == "complete"
+    assert execute(spec, tmp_path / "straight").status == "complete"
     execute(spec, tmp_path / "resumed", checkpoint_every=1, stop_after=2 * 26)
-    assert execute(spec, tmp_path / "resumed")["status"] == "complete"
+    assert execute(spec, tmp_path / "resumed").status == "complete"
     assert outcome(tmp_path / "straight") == outcome(tmp_path / "resumed")
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from algorithms.advantages import discounted_returns, gae
+from algorithms.advantages import discounted_returns, gae, next_values
 
 
 def test_gae_hand_computed_with_termination_and_truncation():
@@ -53,3 +53,11 @@ def test_discounted_returns_restart_at_episode_ends():
     np.testing.assert_allclose(discounted_returns(r, term, trunc, 0.5), [1.5, 1.0, 1.5, 1.0])
     boot = np.array([0, 0, 0, 8.0])
     np.testing.assert_allclose(discounted_returns(r, term, trunc, 0.5, boot), [1.5, 1.0, 3.5, 5.0])
+
+
+def test_next_values_by_hand():
+    """V(s_{t+1}): the next row, V(last observation) at the end, V(final observation) where an
+    episode was truncated inside the batch."""
+    values = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)
+    out = next_values(values, np.array([7.0, 8.0]), [(0, 1, 9.0)])
+    assert out.dtype == np.float64 and out.tolist() == [[3.0, 9.0], [5.0, 6.0], [7.0, 8.0]]

@@ -63,7 +63,7 @@ def test_a2c_normalizes_observations_and_rewards_as_vecnormalize_does():
     assert done.sum() >= 3
 
     env = gym.make("Hopper-v5", disable_env_checker=True)
-    env.reset(seed=int(np.random.SeedSequence(0).spawn(5)[3].generate_state(1)[0]))
+    env.reset(seed=trainer.env_seeds[0])
     first, _ = env.reset()
     reference = _VecNormalizeReference(first.shape[0], cfg.gamma)
     expected_obs, expected_rewards = [reference.observe(first)], []

@@ -6,8 +6,8 @@ import pytest
 
 from algorithms import make_arm
 from algorithms.cem import refit, sample_population
-from suite.plan import plan
-from suite.runner import execute
+from suite.grid.plan import plan
+from suite.grid.runner import execute
 from tests.records import outcome
 
 
@@ -42,11 +42,11 @@ def test_cem_arm_learns_scores_and_resumes_exactly(tmp_path):
     records as a run straight through; and it improves on InvertedPendulum."""
     spec = plan("cem", ["InvertedPendulum-v5"], seeds=1, steps=12 * 2048)[0]
     straight = execute(spec, tmp_path / "straight")
-    assert straight["status"] == "complete"
+    assert straight.status == "complete"
     execute(spec, tmp_path / "resumed", checkpoint_every=1, stop_after=5)
-    assert execute(spec, tmp_path / "resumed")["status"] == "complete"
+    assert execute(spec, tmp_path / "resumed").status == "complete"
     assert outcome(tmp_path / "straight") == outcome(tmp_path / "resumed")
-    from suite.store import read_csv
+    from suite.records.files import read_csv
 
     rows = read_csv(tmp_path / "straight" / spec.key / "progress.csv")
     assert rows[-1]["generation"] >= 3

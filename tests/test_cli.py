@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 
 from suite.__main__ import main
-from suite.store import read_csv
+from suite.records.files import read_csv
 
 
 def test_cli_end_to_end_in_a_subprocess(tmp_path):

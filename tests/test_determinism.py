@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from algorithms.trainer import LOG_EVERY_STEPS
-from suite.plan import plan
-from suite.runner import execute
-from suite.store import TIMING_KEYS, read_csv
+from suite.grid.plan import plan
+from suite.grid.runner import execute
+from suite.records.files import TIMING_KEYS, read_csv
 
 WALL_CLOCK_COLUMNS = {"time_elapsed", "steps_per_second"}
 
@@ -30,7 +30,7 @@ def test_same_seed_same_records(tmp_path):
     spec = plan("ppo_clip", ["Hopper-v5"], seeds=1, steps=3 * 2048)[0]
     a = execute(spec, tmp_path / "a", checkpoint_every=1)
     b = execute(spec, tmp_path / "b", checkpoint_every=1)
-    assert a["status"] == b["status"] == "complete" and a["episodes"] > 20
+    assert a.status == b.status == "complete" and a.episodes > 20
     ra, rb = records(tmp_path / "a" / spec.key), records(tmp_path / "b" / spec.key)
     assert ra == rb
     assert len(ra["progress"]) == 3
@@ -48,7 +48,8 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, arm, task):
     execute(spec, tmp_path / "straight", checkpoint_every=3)
     # Stop after 4 rows: the checkpoint is at row 3, the 4th row is lost and redone.
     partial = execute(spec, tmp_path / "resumed", checkpoint_every=3, stop_after=4 * rows)
-    assert partial == {"status": "partial", "iteration": 4 * rows, "steps": 4 * rows * spec.arm.config.batch_size}
+    batch = spec.arm.config.batch_size
+    assert (partial.status, partial.iterations, partial.steps) == ("partial", 4 * rows, 4 * rows * batch)
     run_path = tmp_path / "resumed" / spec.key
     assert not (run_path / "result.json").exists()
     state = torch.load(run_path / "checkpoint.pt", weights_only=True)
@@ -58,7 +59,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, arm, task):
     # an episode is in progress at the checkpoint, so the replay path is exercised
     assert any(len(a) for a in state["collector"]["episode_actions"])
     resumed = execute(spec, tmp_path / "resumed", checkpoint_every=3)
-    assert resumed["status"] == "complete"
+    assert resumed.status == "complete"
     assert records(run_path) == records(tmp_path / "straight" / spec.key)
 
 

@@ -79,7 +79,11 @@ def test_one_update_equals_autograd(arm_label):
     for a, b in zip([*trainer.policy.parameters(), *trainer.value_fn.parameters()],
                     [*twin.policy.parameters(), *twin.value_fn.parameters()], strict=True):
         np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=0, atol=1e-5)
-    # the Adam state is handed back in torch's layout: the next autograd step continues it
+    # the Adam state stays in numpy until asked for (a checkpoint, the autograd path): then it
+    # comes back in torch's layout, and the next autograd step continues it
+    assert twin.algorithm.engine is not None
+    twin.algorithm.release()
+    assert twin.algorithm.engine is None
     for p_ref, p_fast in zip(trainer.algorithm.params, twin.algorithm.params, strict=True):
         s_ref, s_fast = trainer.algorithm.optimizer.state[p_ref], twin.algorithm.optimizer.state[p_fast]
         assert float(s_ref["step"]) == float(s_fast["step"]) == 320
@@ -136,7 +140,7 @@ def test_grid_members_equal_single_runs_exactly(arm_label):
 
     alone = trainers()
     for t in alone:
-        assert t.train(checkpoint_every=10**9) == "complete"
+        assert train_group([t], [None], checkpoint_every=10**9)[0] == "complete"
     together = trainers()
     assert train_group(together, [None] * 3, checkpoint_every=10**9) == ["complete"] * 3
     for a, b in zip(alone, together, strict=True):
@@ -162,7 +166,7 @@ def test_grid_mixes_settings_and_algorithms():
 
     alone = trainers()
     for t in alone:
-        t.train(checkpoint_every=10**9)
+        train_group([t], [None], checkpoint_every=10**9)[0]
     together = trainers()
     train_group(together, [None] * 3, checkpoint_every=10**9)
     for a, b in zip(alone, together, strict=True):
@@ -175,8 +179,8 @@ def test_suite_grid_mode_records_equal_runs_alone(tmp_path):
     """`suite run --group-size 3` (one process, three seeds stacked) writes the same records as
     `--group-size 1`, except wall-clock columns; and it resumes a half-done member."""
     from suite import run
-    from suite.plan import plan
-    from suite.runner import execute
+    from suite.grid.plan import plan
+    from suite.grid.runner import execute
 
     from .test_determinism import records
 
@@ -210,7 +214,7 @@ def test_value_fit_equals_autograd(max_grad_norm):
 def test_a2c_engine_hands_its_parameters_over_when_its_group_changes():
     """A2C keeps a group's parameters in the engine between iterations; a member that leaves
     the group (another diverged, say) must take the newest ones into the next engine."""
-    from algorithms.a2c import _Engine
+    from algorithms.a2c import _engine
 
     arm = make_arm("a2c")
     trainers = [Trainer("Hopper-v5", arm.algorithm, arm.config, seed=s, total_steps=10_000) for s in range(2)]
@@ -218,9 +222,34 @@ def test_a2c_engine_hands_its_parameters_over_when_its_group_changes():
     engine = trainers[0].algorithm.engine
     newest = engine.net.params["pW0"][0].copy()
     assert not np.array_equal(newest, trainers[0].policy.mean_net[0].weight.detach().numpy().T)  # torch lags
-    alone = _Engine.of([trainers[0].algorithm])
-    assert alone is not engine
+    alone = _engine([trainers[0].algorithm])
+    assert alone is not engine and trainers[1].algorithm.engine is None  # the old group's state was released
     np.testing.assert_array_equal(alone.net.params["pW0"][0], newest)
+
+
+@pytest.mark.parametrize("arm", ["ppo_clip", "a2c", "trpo"])
+def test_kept_engine_state_is_released_before_a_checkpoint_loads(arm):
+    """PPO, A2C and the value fitter keep their numpy state between updates; loading a
+    checkpoint releases it first, so the loaded parameters and optimizer state are the ones
+    the next update starts from (not the kept, newer ones), and the run goes on exactly as
+    the run that was checkpointed."""
+    spec = make_arm(arm)
+    a, b = (Trainer("Hopper-v5", spec.algorithm, spec.config, seed=0, total_steps=8 * spec.config.batch_size)
+            for _ in range(2))
+    train_group([a], [None], stop_after=2)
+    saved = copy.deepcopy(a.state_dict())
+    owner = a.algorithm.value_fitter if arm == "trpo" else a.algorithm
+    assert owner.engine is not None  # kept between updates
+    train_group([b], [None], stop_after=4)  # b runs ahead: its kept state is newer than `saved`
+    b.load_state_dict(saved)
+    kept = b.algorithm.value_fitter if arm == "trpo" else b.algorithm
+    assert kept.engine is None
+    train_group([a], [None], stop_after=2)
+    train_group([b], [None], stop_after=2)
+    for x, y in zip(a.state_dict()["policy"].values(), b.state_dict()["policy"].values(), strict=True):
+        assert torch.equal(x, y)
+    for x, y in zip(a.state_dict()["value_fn"].values(), b.state_dict()["value_fn"].values(), strict=True):
+        assert torch.equal(x, y)
 
 
 def test_the_numpy_engine_needs_no_torch():

@@ -1,7 +1,7 @@
 """The fault battery: resume verifies what it continues from; Ctrl-C, a second Ctrl-C and
 SIGTERM on a pooled grid; one worker killed; one bad checkpoint in a group; OS errors
 (a full disk, a read-only runs dir) on real filesystems; paths that cannot be directories.
-Signals and kills are sent by failpoints at fixed points of the training (suite/faults.py),
+Signals and kills are sent by failpoints at fixed points of the training (suite/records/faults.py),
 not after a sleep."""
 
 import json
@@ -16,8 +16,8 @@ import torch
 
 import suite
 from suite.__main__ import main
-from suite.plan import plan
-from suite.runner import execute
+from suite.grid.plan import plan
+from suite.grid.runner import execute
 from tests.records import outcome
 from tests.test_reliability import assert_every_record_whole, snapshot
 
@@ -40,7 +40,7 @@ def _bystander(runs: Path) -> tuple[Path, dict]:
     """A complete run of another budget in the same runs dir, and its files' checksums: no
     fault and no rerun may touch it."""
     spec = plan("ppo_clip", ["InvertedPendulum-v5"], seeds=1, steps=2048)[0]
-    assert execute(spec, runs)["status"] == "complete"
+    assert execute(spec, runs).status == "complete"
     return runs / spec.key, _checksums(runs / spec.key)
 
 
@@ -63,7 +63,7 @@ def _partial_grid(runs: Path) -> list[Path]:
     """Every run stopped after 4 iterations with a checkpoint at step 8192."""
     paths = []
     for spec in plan(GRID["algos"], GRID["tasks"], GRID["seeds"], GRID["steps"]):
-        assert execute(spec, runs, checkpoint_every=1, stop_after=4)["status"] == "partial"
+        assert execute(spec, runs, checkpoint_every=1, stop_after=4).status == "partial"
         paths.append(runs / spec.key)
     return paths
 
@@ -176,7 +176,7 @@ def test_one_worker_killed_costs_only_its_run_which_is_retried(reference, tmp_pa
 
 def test_a_setup_failure_fails_only_its_own_run(tmp_path, monkeypatch):
     """A member whose trainer cannot be built is recorded failed; its group trains on."""
-    import suite.runner as runner
+    import suite.grid.runner as runner
 
     real = runner._trainer
 

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import suite
@@ -49,13 +50,13 @@ def test_dry_run_counts_what_is_done_and_estimates_from_measured_speeds(referenc
     assert main(["run", *TINY_ARGS, "--seeds", "3", "--dry-run", "--runs-dir", str(runs)]) == 0
     last = capsys.readouterr().out.splitlines()[-1]
     assert last.startswith("12 runs (8 complete, 4 missing); estimated wall time")
-    assert "raw-simulator floor" in last and last.endswith("(speeds from raw stepping measured now, "
-                                                             "suite/data/speed.json)")
+    assert "raw env stepping" in last and "mj_step alone" in last
+    assert last.endswith("(speeds from raw stepping measured now, suite/data/speed.json)")
 
 
 def test_estimate_by_hand(tmp_path):
-    from suite.plan import plan
-    from suite.speed import estimate, fraction_of_raw
+    from suite.grid.plan import plan
+    from suite.grid.speed import estimate, fraction_of_raw
 
     table = {"fraction_of_raw": {"InvertedPendulum-v5": {"ppo_clip": {"1": 0.5, "3": 0.7, "9": 0.9}}}}
     fractions = [fraction_of_raw(table, "InvertedPendulum-v5", "ppo_clip", n) for n in (1, 2, 6, 11)]
@@ -64,10 +65,13 @@ def test_estimate_by_hand(tmp_path):
     raw = {"InvertedPendulum-v5": 10_000.0}
     specs = plan("ppo_clip", ["InvertedPendulum-v5"], seeds=3, steps=20480)
     # one group of 3: 61,440 steps at 0.7 x 10k/s, plus 3 runs x 10 evaluation episodes x 1000 steps at 10k/s
-    one = estimate(specs, tmp_path, workers=1, group_size=3, raw=raw, table=table)
+    one = estimate(specs, tmp_path, workers=1, group_size=3, raw=raw, table=table,
+                   simulator={"InvertedPendulum-v5": 40_000.0})
     assert one.seconds == pytest.approx(61440 / 7000 + 3.0) and one.floor_seconds == pytest.approx(6.144)
+    assert one.simulator_seconds == pytest.approx(61440 / 40_000)
     # alone: three groups of one at 0.5, on two lanes: two runs on one of them
-    alone = estimate(specs, tmp_path, workers=2, group_size=1, raw=raw, table=table)
+    alone = estimate(specs, tmp_path, workers=2, group_size=1, raw=raw, table=table, simulator={})
+    assert alone.simulator_seconds == alone.floor_seconds  # no mj_step figure: the env is its own floor
     assert alone.seconds == pytest.approx(2 * (20480 / 5000 + 1.0)) and alone.lanes == 2
     # a cluster: one lane per worker
     assert estimate(specs, tmp_path, workers=16, group_size=1, backend="ray", raw=raw, table=table).lanes == 16
@@ -75,6 +79,15 @@ def test_estimate_by_hand(tmp_path):
     other = estimate(plan("trpo", ["InvertedPendulum-v5"], seeds=1, steps=2048), tmp_path, 1, 1, raw=raw,
                      table=table)
     assert "default 0.2 of raw" in other.sources
+
+
+def test_simulator_floor_is_mujoco_alone():
+    from suite.grid.speed import raw_stepping, simulator_stepping
+
+    hopper = simulator_stepping("Hopper-v5", 500)
+    assert hopper is not None and hopper.cpu > 0 and np.isfinite(hopper.wall)
+    assert simulator_stepping("CartPole-v1", 500) is None  # not a MuJoCo env: raw stepping is its floor
+    assert raw_stepping("CartPole-v1", 500).cpu > 0
 
 
 def test_second_run_trains_nothing(reference):
@@ -190,16 +203,16 @@ def test_wandb_logs_rows_live_and_a_resumed_run_keeps_its_whole_history(tmp_path
     """Rows reach wandb while the run trains (seen through the display's row hook, before the
     run ends); a run resumed from a checkpoint made without wandb still logs every row once."""
     pytest.importorskip("wandb")
-    from suite.plan import plan
-    from suite.runner import execute
-    from suite.tracking import WandbLogger
+    from suite.grid.plan import plan
+    from suite.grid.runner import execute
+    from suite.grid.tracking import WandbLogger
     from tests.wandb_reader import read_offline_run
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.delenv("WANDB_DIR", raising=False)
     runs = tmp_path / "runs"
     [spec] = plan("ppo_clip", ["InvertedPendulum-v5"], seeds=1, steps=4 * 2048)
-    assert execute(spec, runs, checkpoint_every=1, stop_after=2)["status"] == "partial"
+    assert execute(spec, runs, checkpoint_every=1, stop_after=2).status == "partial"
     seen = []
     real_log = WandbLogger.log
 

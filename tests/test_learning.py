@@ -9,9 +9,9 @@ regression fails while floating-point differences between machines do not.
 import numpy as np
 import pytest
 
-from suite.plan import plan
-from suite.runner import execute
-from suite.store import read_csv
+from suite.grid.plan import plan
+from suite.grid.runner import execute
+from suite.records.files import read_csv
 
 TASK = "InvertedPendulum-v5"
 
@@ -30,26 +30,26 @@ def train(tmp_path, arm, steps):
     result = execute(spec, tmp_path)
     run_path = tmp_path / spec.key
     episodes = read_csv(run_path / "episodes.csv")
-    print(f"{arm} {TASK} seed 0, {result['steps']} steps: score {result['score']:.1f}, "
-          f"eval {result['eval_score']:.1f}, crossed 900 at {crossing_step(episodes, 900.0)}")
-    assert result["status"] == "complete" and result["steps"] <= steps
+    print(f"{arm} {TASK} seed 0, {result.steps} steps: score {result.score:.1f}, "
+          f"eval {result.eval_score:.1f}, crossed 900 at {crossing_step(episodes, 900.0)}")
+    assert result.status == "complete" and result.steps <= steps
     return result, episodes, read_csv(run_path / "progress.csv")
 
 
 @pytest.mark.slow
 def test_ppo_clip_reaches_900_within_150k(tmp_path):
     result, episodes, _ = train(tmp_path, "ppo_clip", 150_000)
-    assert result["score"] >= 900.0
+    assert result.score >= 900.0
     assert crossing_step(episodes, 900.0) <= 150_000
 
 
 @pytest.mark.slow
 def test_trpo_reaches_900_within_200k_and_respects_the_trust_region(tmp_path):
     result, episodes, progress = train(tmp_path, "trpo", 200_000)
-    assert result["score"] >= 900.0
+    assert result.score >= 900.0
     assert crossing_step(episodes, 900.0) <= 200_000
     kls = [row["approx_kl"] for row in progress]
-    assert len(kls) == result["iterations"]  # one iteration per row at T = 2048
+    assert len(kls) == result.iterations  # one iteration per row at T = 2048
     assert max(kls) <= 0.01
     assert sum(row["step_fraction"] > 0 for row in progress) > len(progress) // 2
 
@@ -63,5 +63,5 @@ def test_trpo_reaches_900_within_200k_and_respects_the_trust_region(tmp_path):
 ])
 def test_clearly_beats_random(tmp_path, arm, threshold):
     result, _, _ = train(tmp_path, arm, 200_000)
-    assert result["score"] >= threshold
+    assert result.score >= threshold
 

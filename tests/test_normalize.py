@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from algorithms.normalize import ObsNormalizer, RewardScaler, RunningMeanStd
+from algorithms.normalize import ObsNormalizer, RewardScaler, RunningMeanStd, scale_rewards
 
 
 def test_running_mean_std_matches_numpy_over_batches():
@@ -26,20 +26,24 @@ def test_obs_normalizer_hand_example():
     assert ObsNormalizer((2,), 1.5, enabled=False)(np.array([[6.0, 10.0]])).tolist() == [[6.0, 10.0]]
 
 
-def test_reward_scaler_hand_example():
+def test_reward_scaling_hand_example():
+    """scale_rewards, the step the collector takes for every member at once ([M, E] = [1, 1])."""
     scaler = RewardScaler(num_envs=1, gamma=0.5, clip=1000.0, enabled=True, eps=0.0)
-    scaler.rms.count = 1e-12
+    state = [scaler.returns[None], np.array([scaler.rms.mean]), np.array([scaler.rms.var]), np.array([1e-12])]
+
+    def step(reward: float, done: bool) -> float:
+        scaled, *state[:] = scale_rewards(*state, np.array([[reward]]), np.array([[done]]), 0.5, 1000.0, 0.0)
+        return float(scaled[0, 0])
+
     # step 1: running return 2; the std of one sample is ~0, so the scaled reward hits the clip
-    assert scaler(np.array([2.0]), np.array([False]))[0] == 1000.0
+    assert step(2.0, False) == 1000.0
     # step 2: return 0.5 * 2 + 4 = 5; std of [2, 5] = 1.5 -> 4 / 1.5; the episode ends here
-    assert scaler(np.array([4.0]), np.array([True]))[0] == pytest.approx(4.0 / 1.5, rel=1e-9)
-    assert scaler.returns[0] == 0.0
+    assert step(4.0, True) == pytest.approx(4.0 / 1.5, rel=1e-9)
+    assert state[0][0, 0] == 0.0
     # step 3: return restarts: 1; std of [2, 5, 1] = sqrt(26/9)
-    assert scaler(np.array([1.0]), np.array([False]))[0] == pytest.approx(1.0 / np.sqrt(26 / 9), rel=1e-9)
+    assert step(1.0, False) == pytest.approx(1.0 / np.sqrt(26 / 9), rel=1e-9)
     # rewards are scaled, never shifted: a zero reward stays zero
-    assert scaler(np.array([0.0]), np.array([False]))[0] == 0.0
-    off = RewardScaler(num_envs=1, gamma=0.5, clip=1.0, enabled=False)
-    assert off(np.array([7.0]), np.array([False]))[0] == 7.0
+    assert step(0.0, False) == 0.0
 
 
 def test_single_sample_fast_path_is_bit_identical_to_the_batch_formula():

@@ -13,9 +13,9 @@ from scipy.stats import trim_mean
 import suite
 from algorithms import ConfigError, make_arm, plugin_arms
 from suite.__main__ import main
-from suite.runner import execute
-from suite.scores import random_scores
-from suite.store import read_csv
+from suite.grid.runner import execute
+from suite.records.files import read_csv
+from suite.results.scores import random_scores
 from tests.test_results import fake_run
 
 TASK = "InvertedPendulum-v5"
@@ -81,14 +81,14 @@ def test_module_plugin_trains_resumes_and_is_recorded(plugin_path, tmp_path):
     assert arm.config_hash != make_arm("ppo_clip:clip_eps=0.15:lr=0.0001").config_hash
     spec = suite.plan("myplug:ARM", [TASK], seeds=1, steps=3 * 2048)[0]
     straight = execute(spec, tmp_path / "straight")
-    assert straight["status"] == "complete"
+    assert straight.status == "complete"
     config = json.loads((tmp_path / "straight" / spec.key / "config.json").read_text())
     assert config["plugin"]["module"] == "myplug" and config["plugin"]["version"] == arm.plugin.version
     # verify reruns a plug-in's record only where the user names its module
     assert suite.verify(tmp_path / "straight", rows=1)["state"].tolist() == ["not checked"]
     assert suite.verify(tmp_path / "straight", rows=2, allow_import=("myplug",))["state"].tolist() == ["identical"]
     execute(spec, tmp_path / "resumed", checkpoint_every=1, stop_after=2)
-    assert execute(spec, tmp_path / "resumed")["status"] == "complete"
+    assert execute(spec, tmp_path / "resumed").status == "complete"
     for name in ("progress.csv", "episodes.csv"):
         a = [{k: v for k, v in r.items() if k not in ("time_elapsed", "steps_per_second")}
              for r in read_csv(tmp_path / "straight" / spec.key / name)]
@@ -99,7 +99,7 @@ def test_module_plugin_trains_resumes_and_is_recorded(plugin_path, tmp_path):
 
 def test_a_new_version_of_the_plugin_is_a_new_run_directory(plugin_path):
     before = make_arm("myplug:ARM").config_hash
-    from algorithms import _PLUGINS
+    from algorithms.arms import _PLUGINS
 
     _PLUGINS.clear()
     (plugin_path / "myplug.py").write_text(PLUGIN + "\n# edited\n")

@@ -8,8 +8,8 @@ pin here and regenerate the records it invalidates.
 from pathlib import Path
 
 from suite.__main__ import main
-from suite.plan import plan
-from suite.presets import FIGURE3, PRESETS, TABLE1, TABLE1_PPO1, distinct_arms
+from suite.grid.plan import plan
+from suite.paper import FIGURE3, PRESETS, TABLE1, TABLE1_PPO1, distinct_arms
 
 PINNED_RUN_HASHES = {  # arm -> run directory hash at 1M steps
     "ppo_noclip": "0142d425",

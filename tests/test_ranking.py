@@ -1,4 +1,4 @@
-"""How sure a ranking is (suite/ranking.py), against answers known by hand."""
+"""How sure a ranking is (suite/results/ranking.py), against answers known by hand."""
 
 from itertools import permutations
 
@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from suite.ranking import Scores, normalized_means, null_rho, profile_differences, rank_uncertainty, seeds_needed
+from suite.results.ranking import (
+    Scores,
+    normalized_means,
+    null_rho,
+    profile_differences,
+    rank_uncertainty,
+    seeds_needed,
+)
 
 TASKS = ["A-v0", "B-v0", "C-v0"]
 

@@ -10,8 +10,8 @@ import pytest
 import suite
 from suite.__main__ import main
 from suite.errors import SuiteError
-from suite.runner import evaluate
-from suite.status import run_state
+from suite.grid.runner import evaluate
+from suite.records.state import run_state
 
 TASK = "InvertedPendulum-v5"
 
@@ -119,7 +119,7 @@ def test_a_killed_compression_is_finished_by_the_next_run(runs):
 
 
 def test_a_killed_leaderboards_staging_directory_is_removed_by_the_next_build(runs, tmp_path):
-    from suite.leaderboard import build
+    from suite.results.leaderboard import build
 
     out = tmp_path / "board"
     stale = tmp_path / ".board-abc123"
@@ -130,7 +130,7 @@ def test_a_killed_leaderboards_staging_directory_is_removed_by_the_next_build(ru
 
 
 def test_steps_are_read_exactly_and_bounded():
-    from suite.plan import parse_steps
+    from suite.grid.plan import parse_steps
 
     assert parse_steps("123456789") == 123456789 and parse_steps("1e6") == 1_000_000
     for text in ("1e30", "9007199254740993", "0", "-5", "2.5", "nan"):
@@ -148,8 +148,8 @@ def test_the_live_status_line_uses_the_terminals_width():
     title it wrapped at the table's ~80 columns)."""
     from rich.console import Console
 
-    from suite.display import GridDisplay
-    from suite.plan import plan
+    from suite.grid.display import GridDisplay
+    from suite.grid.plan import plan
 
     specs = plan("ppo_clip", [TASK], 2, 100_000)
     view = GridDisplay(specs, specs, "none")

@@ -13,8 +13,8 @@ import torch
 
 import suite
 from suite.__main__ import main
-from suite.status import status_table
-from suite.store import read_csv
+from suite.records.files import read_csv
+from suite.results.readers import status_table
 from tests.records import outcome
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,9 +286,9 @@ def test_diverging_run_stops_as_diverged_and_the_grid_goes_on(tmp_path, capsys):
     assert frame["status"].tolist() == ["diverged"] and not frame["trained"].any()
     assert (diverged / "result.json").stat().st_mtime_ns == stamp
     # tables show it as diverged, never as a number
-    from suite.scores import normalize, run_table
-    from suite.store import load_runs
-    from suite.tables import per_task, per_task_markdown
+    from suite.results.readers import load_runs
+    from suite.results.scores import normalize, run_table
+    from suite.results.tables import per_task, per_task_markdown
 
     frame = run_table(load_runs(runs))
     frame, _ = normalize(frame, "paper", randoms={t: 0.0 for t in frame["task"].unique()})

@@ -10,13 +10,14 @@ import pytest
 import suite
 from algorithms import make_arm
 from suite.__main__ import main
-from suite.leaderboard import build
-from suite.plan import RunSpec
-from suite.presets import FIGURE3, TABLE1
-from suite.scores import normalize, paper_table1, run_table
-from suite.stats import aggregates, score_matrices
-from suite.store import atomic_write_json, atomic_write_text, csv_text, load_runs
-from suite.tables import comparison_table, in_comparison
+from suite.grid.plan import RunSpec
+from suite.paper import FIGURE3, TABLE1, paper_table1
+from suite.records.files import atomic_write_json, atomic_write_text, csv_text
+from suite.results.leaderboard import build
+from suite.results.readers import load_runs
+from suite.results.scores import normalize, run_table
+from suite.results.stats import aggregates, score_matrices
+from suite.results.tables import comparison_table, in_comparison
 
 RANDOM = {"Alpha-v5": 0.0, "Beta-v5": -10.0}
 REFERENCE = {"Alpha-v5": 190.0, "Beta-v5": 110.0}
@@ -167,7 +168,7 @@ FIGURES = {"table1-aggregates.png", "table1-profiles.png", "figure3-curves.png",
 
 
 def test_leaderboard_byte_identical_and_figures_follow_the_data(synthetic, tmp_path, monkeypatch):
-    monkeypatch.setattr("suite.scores.random_scores", lambda path=None: RANDOM)
+    monkeypatch.setattr("suite.results.scores.random_scores", lambda path=None: RANDOM)
     out = tmp_path / "board"
     build(synthetic, out)
     first = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
@@ -221,7 +222,7 @@ def test_wandb_report_built_offline_with_panels(synthetic, monkeypatch):
     pytest.importorskip("wandb_workspaces")
     import wandb_workspaces.reports.v2 as wr
 
-    from suite.report import build_report, report_spec
+    from suite.results.report import build_report, report_spec
 
     def no_network(*args, **kwargs):
         raise AssertionError("the report must be built without network")
@@ -267,7 +268,7 @@ def test_leaderboard_from_a_real_tiny_grid(tmp_path, capsys):
 
 
 def test_ablation_effects_by_hand(tmp_path, monkeypatch):
-    from suite.ablation import paired_differences, toggle_effects
+    from suite.results.ablation import paired_differences, toggle_effects
 
     runs = tmp_path / "runs"
     randoms = {"Alpha-v5": 0.0}
@@ -288,7 +289,7 @@ def test_ablation_effects_by_hand(tmp_path, monkeypatch):
     effects = toggle_effects(frame).set_index("toggle")
     assert effects.loc["value_clip", "pairs"] == 4
     assert effects.loc["value_clip", "effect"] == pytest.approx(30 / 90.5)
-    monkeypatch.setattr("suite.scores.random_scores", lambda path=None: randoms)
+    monkeypatch.setattr("suite.results.scores.random_scores", lambda path=None: randoms)
     build(runs, tmp_path / "board")
     text = (tmp_path / "board" / "README.md").read_text()
     assert "## Ablation: the effect of each code-level toggle" in text
@@ -315,7 +316,7 @@ def test_step_budgets_are_never_mixed(synthetic, capsys):
 
 
 def test_single_run_per_task_intervals_are_flagged(synthetic, tmp_path, monkeypatch):
-    monkeypatch.setattr("suite.scores.random_scores", lambda path=None: RANDOM)
+    monkeypatch.setattr("suite.results.scores.random_scores", lambda path=None: RANDOM)
     for task in RANDOM:
         fake_run(synthetic, task, "ppo_noclip", (), 0, 5.0)
     build(synthetic, tmp_path / "board")

@@ -5,8 +5,8 @@ import math
 import pytest
 
 from algorithms import ARMS, make_arm
-from algorithms.trainer import Trainer
-from suite.tasks import PAPER_TASKS
+from algorithms.trainer import Trainer, train_group
+from suite.paper import PAPER_TASKS
 
 
 class Rows:
@@ -29,7 +29,7 @@ def test_two_iterations(arm_name, task):
     arm = make_arm(arm_name)
     trainer = Trainer(task, arm.algorithm, arm.config, seed=0, total_steps=2 * arm.config.batch_size)
     log = Rows()
-    assert trainer.train(log, checkpoint_every=1) == "complete"
+    assert train_group([trainer], [log], checkpoint_every=1)[0] == "complete"
     assert trainer.iteration == 2 and trainer.global_step == 2 * arm.config.batch_size
     assert log.rows[-1]["global_step"] == 2 * arm.config.batch_size
     # one row per iteration, or one row for both where iterations are short (A2C's 5 steps)

@@ -1,6 +1,6 @@
 """A clean first second (issue 24): Ctrl-C at any moment of start-up, imports and worker
 start-up included, gives one line and exit status 130. Asserted by output, at failpoints
-(suite/faults.py), not by timing."""
+(suite/records/faults.py), not by timing."""
 
 import os
 import subprocess

@@ -15,11 +15,11 @@ from algorithms.config import ConfigError
 from algorithms.nets import CategoricalPolicy, GaussianPolicy, ValueNet
 from algorithms.optimize import gradient_step
 from algorithms.toggles import TOGGLES, ablation_specs, set_toggles
-from algorithms.trainer import Trainer
+from algorithms.trainer import Trainer, train_group
 from suite.__main__ import main
-from suite.plan import plan
-from suite.runner import evaluate, execute
-from suite.store import read_csv
+from suite.grid.plan import plan
+from suite.grid.runner import evaluate, execute
+from suite.records.files import read_csv
 
 
 def changed_fields(a, b) -> set[str]:
@@ -108,7 +108,7 @@ def test_normalization_toggles_act_on_the_batch(obs_norm, reward_scale):
     env = gym.make("Hopper-v5", disable_env_checker=True)
     raw, _ = trainer.collector.collect(trainer.policy.numpy_actor(), trainer.action_rng, 0)
     # the first observation: the seeded reset's, raw or normalized
-    env.reset(seed=int(np.random.SeedSequence(0).spawn(5)[3].generate_state(1)[0]))
+    env.reset(seed=trainer.env_seeds[0])
     first, _ = env.reset()
     if obs_norm:
         assert not np.allclose(raw.obs[0, 0], first.astype(np.float32))
@@ -159,7 +159,7 @@ DISCRETE_TASKS = ["CartPole-v1"] + (["LunarLander-v3"] if "LunarLander-v3" in gy
 def test_every_arm_runs_discrete_tasks(arm_name, task):
     arm = make_arm(arm_name)
     trainer = Trainer(task, arm.algorithm, arm.config, seed=0, total_steps=2 * arm.config.batch_size)
-    assert trainer.train(checkpoint_every=1) == "complete" and trainer.iteration == 2
+    assert train_group([trainer], [None], checkpoint_every=1)[0] == "complete" and trainer.iteration == 2
 
 
 @pytest.mark.slow
@@ -172,8 +172,8 @@ def test_ppo_clip_learns_cartpole_with_the_zoos_tuned_settings(tmp_path):
     assert (config.num_envs, config.num_steps, config.num_epochs, config.obs_norm) == (8, 32, 20, False)
     assert "rl-baselines3-zoo hyperparams/ppo.yml" in spec.config_record()["task_defaults"]
     result = execute(spec, tmp_path)
-    print(f"ppo_clip CartPole-v1 50k: score {result['score']:.1f}, eval {result['eval_score']:.1f}")
-    assert result["status"] == "complete" and result["score"] >= 150.0 and result["eval_score"] >= 450.0
+    print(f"ppo_clip CartPole-v1 50k: score {result.score:.1f}, eval {result.eval_score:.1f}")
+    assert result.status == "complete" and result.score >= 150.0 and result.eval_score >= 450.0
 
 
 def test_saved_checkpoint_is_evaluated_with_its_saved_normalizer(tmp_path):
@@ -181,7 +181,7 @@ def test_saved_checkpoint_is_evaluated_with_its_saved_normalizer(tmp_path):
     result = execute(spec, tmp_path)
     run_path = tmp_path / spec.key
     later = evaluate(run_path)
-    assert float(np.mean(later)) == result["eval_score"]  # bit for bit, later, from the checkpoint
+    assert float(np.mean(later)) == result.eval_score  # bit for bit, later, from the checkpoint
     state = torch.load(run_path / "checkpoint.pt", weights_only=True)
     stats = state["collector"]["obs_normalizer"]
     assert float(stats["count"]) > 4096 and not np.allclose(stats["mean"].numpy(), 0)
@@ -189,5 +189,5 @@ def test_saved_checkpoint_is_evaluated_with_its_saved_normalizer(tmp_path):
     stats["mean"].zero_()
     stats["var"].fill_(1.0)
     torch.save(state, run_path / "checkpoint.pt")
-    assert float(np.mean(evaluate(run_path))) != result["eval_score"]
+    assert float(np.mean(evaluate(run_path))) != result.eval_score
     assert suite.evaluate is evaluate

@@ -86,19 +86,30 @@ def test_line_search_accepts_first_step_within_kl_that_improves():
     assert seen == [1.0, 0.5] and fraction == 0.5 and float(params[0]) == 0.5
 
 
-def test_line_search_never_accepts_kl_above_max():
+def test_line_search_accepts_the_first_qualifying_step_and_never_kl_above_max():
+    """Random improvements and KLs: the search must return exactly the first candidate (in the
+    order tried) with a positive improvement and KL <= max_kl, or the old parameters with
+    fraction 0 when there is none; both outcomes occur, so a search that always rejects (or
+    always accepts) fails here."""
     rng = np.random.default_rng(0)
+    outcomes = {"accepted": 0, "rejected": 0}
     for _ in range(200):
         scale, max_kl = rng.uniform(0.001, 1.0), rng.uniform(0.001, 0.05)
-        records = {}
+        tried = []  # (fraction, improvement, kl) in the order evaluated
 
-        def evaluate(candidate, scale=scale, records=records):
+        def evaluate(candidate, scale=scale, tried=tried):
             f = float(candidate[0])
-            kl = scale * f * f * rng.uniform(0.5, 1.5)
-            records[f] = kl
-            return rng.normal(), kl
+            improvement, kl = rng.normal(), scale * f * f * rng.uniform(0.5, 1.5)
+            tried.append((f, improvement, kl))
+            return improvement, kl
 
-        params, fraction = backtracking_line_search(evaluate, torch.zeros(1), torch.ones(1), max_kl,
-                                                    shrink=0.8)
-        if fraction:
-            assert records[float(params[0])] <= max_kl
+        params, fraction = backtracking_line_search(evaluate, torch.zeros(1), torch.ones(1), max_kl, shrink=0.8)
+        first = next(((f, kl) for f, improvement, kl in tried if improvement > 0 and kl <= max_kl), None)
+        if first is None:
+            assert fraction == 0.0 and float(params[0]) == 0.0 and len(tried) == 10
+            outcomes["rejected"] += 1
+        else:
+            assert fraction == pytest.approx(first[0]) and float(params[0]) == pytest.approx(first[0])
+            assert first[1] <= max_kl and tried[-1][0] == pytest.approx(first[0])  # no candidate after it
+            outcomes["accepted"] += 1
+    assert outcomes["accepted"] > 20 and outcomes["rejected"] > 0, outcomes

@@ -3,8 +3,8 @@
 import json
 
 from suite.__main__ import main
-from suite.scores import RANDOM_FILE, random_scores
-from suite.speed import SPEED_FILE, load_speed, save_speed
+from suite.grid.speed import SPEED_FILE, load_speed, save_speed
+from suite.results.scores import RANDOM_FILE, random_scores
 
 
 def test_random_merges_into_the_users_file_and_leaves_the_package_alone(user_data, capsys):

@@ -7,7 +7,7 @@ import pytest
 
 import suite
 from suite.__main__ import main
-from suite.store import csv_file
+from suite.records.files import csv_file
 
 TASK = "InvertedPendulum-v5"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import suite
-from suite.plan import plan
-from suite.runner import evaluate, execute
+from suite.grid.plan import plan
+from suite.grid.runner import evaluate, execute
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def tiny_run(tmp_path_factory):
     runs = tmp_path_factory.mktemp("video") / "runs"
     spec = plan("ppo_clip", ["InvertedPendulum-v5"], seeds=1, steps=2048)[0]
-    assert execute(spec, runs)["status"] == "complete"
+    assert execute(spec, runs).status == "complete"
     return runs / spec.key
 
 

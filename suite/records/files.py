@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -32,10 +33,13 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import gymnasium
+import numpy
 import torch
 
-from .errors import SuiteError
-from .faults import failpoint
+from algorithms.config import config_hash
+from suite.errors import SuiteError
+from suite.records.faults import failpoint
 
 CONFIG, PROGRESS, EPISODES, RESULT, CHECKPOINT = (
     "config.json", "progress.csv", "episodes.csv", "result.json", "checkpoint.pt")
@@ -45,12 +49,17 @@ TIMING_KEYS = ("steps_per_second", "wall_seconds")  # result.json's wall-clock f
 WALL_CLOCK_COLUMNS = frozenset({"time_elapsed", "steps_per_second"})  # progress.csv's
 
 
+def run_hash(arm_hash: str, steps: int) -> str:
+    """A run directory's hash: the arm's config hash with the step budget (lr annealing
+    depends on it)."""
+    return config_hash({"arm": arm_hash, "steps": steps})
+
+
 def records_digest(run_path: Path, config_keys_left_out: set[str] | None = None,
                    result_keys_left_out: frozenset[str] = frozenset()) -> str:
     """SHA-256 of what a run recorded, wall-clock measurements left out: result.json,
     progress.csv, episodes.csv and, unless `config_keys_left_out` is None, config.json less
     those keys. Two runs with the same digest recorded the same numbers."""
-    import hashlib
 
     run_path = Path(run_path)
     result = read_json(run_path / RESULT)
@@ -317,9 +326,8 @@ CPU_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "amx_tile
 
 def environment_info() -> dict[str, str]:
     """Versions and machine details recorded with every run."""
-    import gymnasium
-    import mujoco
-    import numpy
+    import mujoco  # here, not at the top: its import reads MUJOCO_GL and fails where that GL is missing,
+    # and the CLI must still load to say so in one line (suite evaluate --video)
 
     cpu, flags = platform.processor(), []
     try:
@@ -334,43 +342,3 @@ def environment_info() -> dict[str, str]:
             "gymnasium": gymnasium.__version__, "mujoco": mujoco.__version__, "numpy": numpy.__version__,
             "torch_threads": torch.get_num_threads(), "commit": git_commit(), "host": socket.gethostname(),
             "cpu": cpu, "cpu_flags": " ".join(flags)}
-
-
-def load_runs(runs_dir: str | Path = "runs"):
-    """Every run directory under `runs_dir` as a pandas DataFrame, one row per run: its state
-    (`suite.status.run_state`: complete, diverged, failed, partial or damaged) as `status`,
-    the result's fields where the run is final or failed, the config's task, arm and seed,
-    and for a damaged run the `reason`. Reads only."""
-    import pandas as pd
-
-    from .status import find_runs
-
-    rows = []
-    for found in find_runs(runs_dir):
-        config = found.config or {}
-        env = config.get("environment", {})
-        row = {"task": config.get("task", found.path.parent.parent.name), "arm": config.get("arm"),
-               "arm_label": config.get("arm_label"), "config_hash": config.get("config_hash"),
-               "seed": config.get("seed"), "status": found.state, "reason": found.reason,
-               "overrides": config.get("overrides", {}), "budget": config.get("steps"),
-               **{k: env.get(k) for k in ("mujoco", "gymnasium", "torch", "numpy", "commit", "cpu", "cpu_flags",
-                                       "host")}}
-        if found.result is not None and found.state != "damaged":
-            row.update({k: v for k, v in found.result.items() if k not in ("traceback", "status")})
-        row["path"] = str(found.path)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def load_progress(run_path: str | Path):
-    """A run's progress.csv as a DataFrame."""
-    import pandas as pd
-
-    return pd.DataFrame(read_csv(Path(run_path) / PROGRESS))
-
-
-def load_episodes(run_path: str | Path):
-    """A run's episodes.csv as a DataFrame."""
-    import pandas as pd
-
-    return pd.DataFrame(read_csv(Path(run_path) / EPISODES), columns=EPISODE_COLUMNS)

@@ -10,28 +10,28 @@ Normalized score = (score - random) / (top - random), where `top` is, by mode:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
+import pandas as pd
 
-from .errors import SuiteError
-from .store import atomic_write_json, read_json, user_data_dir
+from algorithms.rollout import make_env
+from suite.errors import SuiteError
+from suite.paper import DATA
+from suite.records.files import atomic_write_json, read_json, user_data_dir
+from suite.records.result import Status
 
-DATA = Path(__file__).parent / "data"
 RANDOM_FILE = DATA / "random_scores.json"
 REFERENCE_FILE = DATA / "reference_scores.json"
-PAPER_TABLE1_FILE = DATA / "paper_table1.json"
 MODES = ("paper", "reference")
 
 
 def measure_random(tasks: list[str], episodes: int = 100, seed: int = 0) -> dict:
     """Mean return of uniformly random actions, `episodes` episodes per task. The env is
     reset with `seed` once, the action space seeded with `seed`; later resets continue."""
-    import gymnasium as gym
-    import mujoco
-
-    from algorithms.rollout import make_env
+    import mujoco  # here, not at the top: its import reads MUJOCO_GL and fails where that GL is missing,
+    # and the CLI must still load to say so in one line (suite evaluate --video)
 
     table = {}
     for task in tasks:
@@ -85,20 +85,15 @@ def reference_scores(path: Path = REFERENCE_FILE) -> dict[str, float]:
     return dict(read_json(path)["scores"])
 
 
-def paper_table1() -> dict[str, float]:
-    return dict(json.loads(PAPER_TABLE1_FILE.read_text())["settings"])
-
-
 def run_table(runs, budget: int | None = None):
     """From load_runs(): one row per run that has a result, with task, arm_label, seed,
     status, score (NaN unless complete), plus the versions the records carry. Refuses
     records that mix step budgets (unless `budget` picks one), MuJoCo versions, or
     versions of one task."""
-    import pandas as pd
 
     if runs.empty:
         raise SuiteError("no run records found")
-    frame = runs[runs["status"].isin(["complete", "diverged", "failed"])].copy()
+    frame = runs[runs["status"].isin([Status.COMPLETE, Status.DIVERGED, Status.FAILED])].copy()
     budgets = sorted(int(b) for b in frame["budget"].dropna().unique()) if "budget" in frame else []
     if budget is not None:
         if budget not in budgets:
@@ -108,7 +103,7 @@ def run_table(runs, budget: int | None = None):
         raise SuiteError(f"records mix step budgets {budgets}; pick one with --budget")
     if frame.empty:
         raise SuiteError("no finished runs (complete, diverged or failed) found")
-    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").where(frame["status"] == "complete")
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce").where(frame["status"] == Status.COMPLETE)
     versions = frame["mujoco"].dropna().unique() if "mujoco" in frame else []
     if len(versions) > 1:
         raise SuiteError(f"records mix MuJoCo versions {sorted(versions)}; select one runs dir per version")

@@ -17,31 +17,85 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .plan import RunSpec, make_groups
-from .runner import EVAL_EPISODES
-from .status import run_state
-from .store import atomic_write_json, environment_info, user_data_dir
+import numpy as np
 
-SPEED_FILE = Path(__file__).parent / "data" / "speed.json"
+from algorithms import Trainer, make_arm, train_group
+from algorithms.rollout import make_env
+from algorithms.threads import pin_one_thread
+from suite.grid.plan import RunSpec, make_groups
+from suite.grid.runner import EVAL_EPISODES
+from suite.paper import DATA
+from suite.records.files import atomic_write_json, environment_info, user_data_dir
+from suite.records.state import run_state
+
+SPEED_FILE = DATA / "speed.json"
 STACK_SIZES = (1, 3, 9)  # grid sizes `suite speed` measures
 DEFAULT_FRACTION = 0.2  # of raw stepping, for an arm never measured
 RAW_PROBE_STEPS = 3000
 
 
-def raw_steps_per_cpu_second(task: str, steps: int = RAW_PROBE_STEPS) -> float:
-    """Random actions through gym.make(task) (env checker off, as the trainer builds it),
-    counted per CPU second of this process."""
-    from algorithms.rollout import make_env
+@dataclass(frozen=True)
+class Rate:
+    """Env steps per wall second and per CPU second of this process."""
 
+    wall: float
+    cpu: float
+
+
+class Clock:
+    """Wall and CPU seconds (this process, all threads) of a block."""
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def raw_stepping(task: str, steps: int = RAW_PROBE_STEPS) -> Rate:
+    """Raw stepping, the one definition: random actions (drawn before the clock starts)
+    through the env exactly as the trainer builds it (`make_env`: gym.make, time limit,
+    env checker off), resets included."""
     env = make_env(task)
     env.action_space.seed(0)
+    actions = [env.action_space.sample() for _ in range(steps)]
     env.reset(seed=0)
-    started = time.process_time()
-    for _ in range(steps):
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-        if terminated or truncated:
-            env.reset()
-    return steps / max(time.process_time() - started, 1e-9)
+    with Clock() as clock:
+        for action in actions:
+            _, _, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                env.reset()
+    env.close()
+    return Rate(steps / max(clock.wall, 1e-9), steps / max(clock.cpu, 1e-9))
+
+
+def simulator_stepping(task: str, steps: int = RAW_PROBE_STEPS) -> Rate | None:
+    """The simulator's own cost, a lower floor than raw stepping: MuJoCo's `mj_step` for the
+    task's frame skip on its model, with random controls in the actuators' ranges, no Python
+    env around it (no observation, reward or time limit); the state is reset every episode
+    length. None for a task that is not a MuJoCo env."""
+    import mujoco  # here, not at the top: its import reads MUJOCO_GL and fails where that GL is missing,
+    # and the CLI must still load to say so in one line (suite evaluate --video)
+
+    env = make_env(task)
+    inner = env.unwrapped
+    if not hasattr(inner, "model") or not hasattr(inner, "frame_skip"):
+        env.close()
+        return None
+    model, data, frame_skip = inner.model, inner.data, int(inner.frame_skip)
+    episode = env.spec.max_episode_steps or 1000
+    low, high = model.actuator_ctrlrange[:, 0], model.actuator_ctrlrange[:, 1]
+    controls = np.random.default_rng(0).uniform(low, high, size=(steps, model.nu))
+    mujoco.mj_resetData(model, data)
+    with Clock() as clock:
+        for i in range(steps):
+            data.ctrl[:] = controls[i]
+            mujoco.mj_step(model, data, nstep=frame_skip)
+            if (i + 1) % episode == 0:
+                mujoco.mj_resetData(model, data)
+    env.close()
+    return Rate(steps / max(clock.wall, 1e-9), steps / max(clock.cpu, 1e-9))
 
 
 def measure_speed(tasks: list[str], arm_names: list[str], iterations: int = 2,
@@ -49,13 +103,11 @@ def measure_speed(tasks: list[str], arm_names: list[str], iterations: int = 2,
     """Per task: raw stepping, and each arm's training steps per CPU second as a fraction
     of it, for `sizes` runs trained together (grid mode), over `iterations` PPO-sized
     (2048-step) batches per run."""
-    from algorithms import Trainer, make_arm, train_group
-    from algorithms.threads import pin_one_thread
 
     pin_one_thread()
     raw, fractions = {}, {}
     for task in tasks:
-        raw[task] = raw_steps_per_cpu_second(task, 10_000)
+        raw[task] = raw_stepping(task, 10_000).cpu
         for name in arm_names:
             arm = make_arm(name, task)
             steps = max(iterations * 2048, arm.config.batch_size)
@@ -121,7 +173,8 @@ def fraction_of_raw(table: dict, task: str, arm: str, members: int) -> float | N
 @dataclass
 class Estimate:
     seconds: float  # estimated wall time
-    floor_seconds: float  # the same env steps at raw simulator speed on the same lanes
+    floor_seconds: float  # the same env steps at raw stepping speed (the env alone) on the same lanes
+    simulator_seconds: float  # the same env steps at MuJoCo's mj_step speed (no Python env): a lower floor
     lanes: int
     sources: str
 
@@ -131,20 +184,23 @@ class Estimate:
 
 
 def estimate(specs: list[RunSpec], runs_dir: Path, workers: int, group_size: int = 1, backend: str = "local",
-             raw: dict[str, float] | None = None, table: dict | None = None) -> Estimate:
+             raw: dict[str, float] | None = None, table: dict | None = None,
+             simulator: dict[str, float | None] | None = None) -> Estimate:
     """Estimated wall seconds to finish `specs` with `workers` processes (local: at most the
     cores, more share them; ray: one lane per worker), `group_size` runs per process (grid mode),
     from speed.json's fractions times this machine's raw stepping (`raw`: measured now
-    unless given). Each run also pays its evaluation (EVAL_EPISODES full-length episodes)."""
-    from algorithms.rollout import make_env
+    unless given; `simulator`: mj_step's steps per CPU second, likewise). Each run also pays its
+    evaluation (EVAL_EPISODES full-length episodes)."""
 
     table = load_speed() if table is None else table
-    todo = [spec for spec in specs if not run_state(Path(runs_dir) / spec.key).final]
+    todo = [spec for spec in specs if not run_state(spec.record(runs_dir).path).final]
     tasks = sorted({spec.task for spec in todo})
     sources = {"raw stepping measured now" if raw is None else "raw stepping given"}
-    raw = {t: raw_steps_per_cpu_second(t) for t in tasks} if raw is None else raw
+    raw = {t: raw_stepping(t).cpu for t in tasks} if raw is None else raw
+    if simulator is None:
+        simulator = {t: getattr(simulator_stepping(t), "cpu", None) for t in tasks}
     episode = {t: make_env(t).spec.max_episode_steps or 1000 for t in tasks}
-    durations, floor = [], 0.0
+    durations, floor, simulated = [], 0.0, 0.0
     for group in make_groups(todo, group_size):
         task, arm = group[0].task, group[0].arm.name
         fraction = fraction_of_raw(table, task, arm, len(group))
@@ -154,13 +210,14 @@ def estimate(specs: list[RunSpec], runs_dir: Path, workers: int, group_size: int
         evaluation = len(group) * EVAL_EPISODES * episode[task] / raw[task]
         durations.append(training + evaluation)
         floor += steps / raw[task]
+        simulated += steps / (simulator.get(task) or raw[task])  # not MuJoCo: the env is its own floor
     cores = os.cpu_count() or 1
     lanes = max(1, workers if backend == "ray" else min(workers, cores))
     slowdown = workers / cores if backend != "ray" and workers > cores else 1.0
     loads = [0.0] * lanes
     for seconds in sorted(durations, reverse=True):  # longest first onto the least loaded lane (LPT)
         loads[loads.index(min(loads))] += seconds * slowdown
-    return Estimate(max(loads, default=0.0), floor / lanes, lanes,
+    return Estimate(max(loads, default=0.0), floor / lanes, simulated / lanes, lanes,
                     ", ".join(sorted(sources)) if durations else "nothing to train")
 
 

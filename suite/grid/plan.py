@@ -16,27 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from algorithms import Arm, ConfigError, make_arm
-from algorithms.config import config_dict, config_hash
+from algorithms.config import config_dict
 from algorithms.toggles import ablation_specs
+from suite.errors import SuiteError
+from suite.paper import PAPER_SEEDS, PAPER_STEPS, PAPER_TASKS, resolve_tasks
+from suite.paper import preset as get_preset
+from suite.records.files import RunRecord, run_hash
 
-from .errors import SuiteError
-from .presets import preset as get_preset
-from .tasks import PAPER_TASKS, resolve_tasks
-
-DEFAULT_SEEDS = 3  # PPO paper: 3 seeds per task
-DEFAULT_STEPS = 1_000_000  # PPO paper: 1M timesteps
+DEFAULT_SEEDS, DEFAULT_STEPS = PAPER_SEEDS, PAPER_STEPS  # as the paper ran (suite/paper.py)
 # Grid mode's default group: up to 11 runs per process (Table 1's 11 settings of a task, or
-# 11 seeds). Measured (suite/data/speed.json, benchmarks/throughput.py): a group of 9 trains
-# ppo_clip at 0.73-0.88x raw stepping against 0.67-0.72x for 3 (loaded to quiet machine), and `--preset paper
-# --workers 2 --dry-run` estimates 1.32x the raw-simulator floor with groups of 11 and 1.43x
-# with groups of 3. A group only ever holds runs of one task and algorithm.
+# 11 seeds): the more runs stacked, the larger each run's fraction of raw stepping (measured per
+# stack size in suite/data/speed.json's fraction_of_raw, and by benchmarks/throughput.py into
+# benchmarks/results/; `suite run --preset paper --dry-run` shows the estimate against the
+# floors). A group only ever holds runs of one task and algorithm.
 DEFAULT_GROUP_SIZE = 11
-
-
-def run_hash(arm_hash: str, steps: int) -> str:
-    """A run directory's hash: the arm's config hash with the step budget (lr annealing
-    depends on it)."""
-    return config_hash({"arm": arm_hash, "steps": steps})
 
 
 @dataclass(frozen=True)
@@ -54,10 +47,20 @@ class RunSpec:
     def key(self) -> str:
         return f"{self.task}/{self.arm.record_name}-{self.run_hash}/seed{self.seed}"
 
+    def record(self, runs_dir: str | Path) -> RunRecord:
+        """This run's files under `runs_dir`: the one place a run directory is joined."""
+        return RunRecord(Path(runs_dir) / self.key)
+
     @property
     def identity(self) -> dict[str, Any]:
         """What a checkpoint of this run records about whose it is (with its step)."""
         return {"task": self.task, "config_hash": self.run_hash, "seed": self.seed}
+
+    @property
+    def result_identity(self) -> dict[str, Any]:
+        """Whose a result is, as result.json names it."""
+        return {"task": self.task, "arm": self.arm.record_name, "arm_label": self.arm.label,
+                "config_hash": self.run_hash, "seed": self.seed}
 
     def config_record(self) -> dict[str, Any]:
         return {"task": self.task, "arm": self.arm.record_name, "arm_label": self.arm.label,

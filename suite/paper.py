@@ -1,9 +1,11 @@
-"""The paper's comparisons, and the named grids (presets) that run them.
+"""The PPO paper's definition, in one place: its tasks, budget, seeds and score, its Table 1
+values, the comparisons the suite rebuilds (Table 1 under each code profile, Figure 3), and the
+named grids (presets) that run them.
 
 A comparison is a set of rows, each the paper's name for a setting and the arm that runs
 it. Runs belong to a row by their config hash (task, budget and seed aside), never by
 label, so `ppo_clip` and `ppo_clip:clip_eps=0.2` are the same row. Each comparison is
-normalized among its own rows only (suite/scores.py), as the paper did.
+normalized among its own rows only (suite/results/scores.py), as the paper did.
 
 A preset fills in --algos, --tasks, --seeds and --steps; options given explicitly on the
 command line win.
@@ -11,15 +13,86 @@ command line win.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
 
 from algorithms import make_arm
+from algorithms.rollout import make_env
+from suite.errors import SuiteError
 
-from .errors import SuiteError
-from .tasks import PAPER_TASKS
+DATA = Path(__file__).parent / "data"  # checked-in facts: published results, random-policy scores
+PAPER_STEPS = 1_000_000  # PPO paper, section 6.1: 1M timesteps per run
+PAPER_SEEDS = 3  # PPO paper, section 6.1: 3 random seeds per task
+SCORE_EPISODES = 100  # PPO paper, section 6.1: a run's score is the mean of its last 100 training episodes
+PAPER_TABLE1_FILE = DATA / "paper_table1.json"  # the paper's Table 1 (average normalized score per setting)
 
-PAPER_STEPS = 1_000_000  # PPO paper: 1M timesteps per run
-PAPER_SEEDS = 3
+
+def paper_table1() -> dict[str, float]:
+    """The paper's Table 1: each setting's average normalized score."""
+    return dict(json.loads(PAPER_TABLE1_FILE.read_text())["settings"])
+
+PAPER_TASKS = (
+    "HalfCheetah-v5",
+    "Hopper-v5",
+    "InvertedDoublePendulum-v5",
+    "InvertedPendulum-v5",
+    "Reacher-v5",
+    "Swimmer-v5",
+    "Walker2d-v5",
+)
+_SHORT = {task.split("-")[0].lower(): task for task in PAPER_TASKS}
+
+
+def resolve_task(name: str) -> str:
+    """A gymnasium id for `name`: a paper task's short name ("Hopper"), any registered id, or
+    "module:Env-v0" for an env that module registers. Checked up front: the paper's tasks in
+    their -v5 versions only (the suite's random scores and records are -v5), a Box
+    observation space, and a 1-D Box or Discrete action space. Raises SuiteError naming the
+    choices."""
+    name = name.strip()
+    if not name:
+        raise SuiteError("empty task name")
+    task = _SHORT.get(name.lower(), name)
+    if ":" in task:  # "module:Env-v0": gymnasium imports the module, which registers the env
+        module = task.split(":", 1)[0]
+        try:
+            __import__(module)
+        except ImportError as err:
+            raise SuiteError(f"task {name!r}: cannot import module {module!r} ({err})") from None
+    env_id = task.split(":")[-1]
+    paper = _SHORT.get(env_id.split("-")[0].lower())
+    if paper is not None and env_id != paper and env_id.split("-")[0] == paper.split("-")[0]:
+        raise SuiteError(f"task {name!r}: the suite runs {paper} (the paper's tasks in their -v5 versions)")
+    if env_id not in gym.registry:
+        raise SuiteError(f"unknown task {name!r}; the paper's tasks: {', '.join(PAPER_TASKS)} "
+                         "(or any registered gymnasium id with a Box observation space and a 1-D Box "
+                         "or Discrete action space)")
+    try:
+        env = make_env(task)  # as the trainer builds it (MuJoCo warnings shown once)
+    except Exception as err:  # a registered env whose dependencies are missing, say
+        raise SuiteError(f"task {name!r} cannot be made here ({type(err).__name__}: {err})") from None
+    try:
+        observations, actions = env.observation_space, env.action_space
+        if not (isinstance(observations, gym.spaces.Box) and len(observations.shape) == 1):
+            raise SuiteError(f"task {task!r} has observation space {observations}; only 1-D Box "
+                             "observations are supported")
+        supported = isinstance(actions, gym.spaces.Discrete) or (
+            isinstance(actions, gym.spaces.Box) and len(actions.shape) == 1)
+        if not supported:
+            raise SuiteError(f"task {task!r} has action space {actions}; only 1-D Box and Discrete are supported")
+    finally:
+        env.close()
+    return task
+
+
+def resolve_tasks(names: list[str]) -> list[str]:
+    tasks = [resolve_task(n) for n in names]
+    return list(dict.fromkeys(tasks))
+
+
 
 
 @dataclass(frozen=True)

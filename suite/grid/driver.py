@@ -1,5 +1,5 @@
-"""The grid: every (task, arm, seed) run of a plan, trained on a backend (suite/backends.py),
-with a live display (suite/display.py), resuming what is on disk (suite/status.py).
+"""The grid: every (task, arm, seed) run of a plan, trained on a backend (suite/grid/backends.py),
+with a live display (suite/grid/display.py), resuming what is on disk (suite/records/state.py).
 
 Interrupts: the first Ctrl-C (or SIGTERM) stops scheduling and lets the runs in flight stop
 at their next progress row with a checkpoint; `run` then raises `Interrupted` (the CLI prints
@@ -14,14 +14,16 @@ import signal
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from .backends import BACKENDS, run_in_process, run_pool, run_ray
-from .display import GridDisplay
-from .errors import Interrupted, SuiteError
-from .plan import DEFAULT_GROUP_SIZE, check_runs_dir, make_groups, parse_positive_int, resolve_grid
-from .status import run_state
-from .store import RunRecord
+import pandas as pd
+
+from suite.errors import Interrupted, SuiteError
+from suite.grid.backends import BACKENDS, run_in_process, run_pool, run_ray
+from suite.grid.display import GridDisplay
+from suite.grid.plan import DEFAULT_GROUP_SIZE, check_runs_dir, make_groups, parse_positive_int, resolve_grid
+from suite.grid.tracking import TensorboardLogger, WandbLogger
+from suite.records.result import RECORDED, RunResult, Status
+from suite.records.state import run_state
 
 
 def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "runs",
@@ -35,9 +37,8 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
     otherwise), "lines", or "none". `group_size`: up to this many runs of one task and algorithm
     train together in one process or Ray task (grid mode, stacked networks); 1 = each
     run alone. Records are the same either way. `wandb` / `tensorboard` (a log directory):
-    log every progress row as it is written (suite/tracking.py). Raises `Interrupted` (with the DataFrame
+    log every progress row as it is written (suite/grid/tracking.py). Raises `Interrupted` (with the DataFrame
     so far as `.frame`) after a Ctrl-C or SIGTERM has stopped the grid at a checkpoint."""
-    import pandas as pd
 
     specs = resolve_grid(algos, tasks, seeds, steps, preset, ablate)
     runs_dir = check_runs_dir(runs_dir)
@@ -47,21 +48,17 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
         raise SuiteError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
     trackers = []
     if wandb:
-        from .tracking import WandbLogger
-
         trackers.append(WandbLogger(wandb_project, wandb_entity, preset, runs_dir))
     if tensorboard is not None:
-        from .tracking import TensorboardLogger
-
         trackers.append(TensorboardLogger(tensorboard, runs_dir))
 
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[str, RunResult] = {}
     todo = []
     for spec in specs:
-        state = run_state(runs_dir / spec.key)
+        state = run_state(spec.record(runs_dir).path)
         if state.final:
-            RunRecord(runs_dir / spec.key).finish_final()
-            results[spec.key] = {**state.result, "trained": False}
+            spec.record(runs_dir).finish_final()
+            results[spec.key] = state.result.with_trained(False)
         else:
             todo.append(spec)
     groups = make_groups(todo, group_size)
@@ -71,14 +68,14 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
         view.row_hooks.append(lambda key, row, tracker=tracker: tracker.row(by_key[key], row))
     os_errors: list[str] = []
 
-    def finished(spec, result: dict[str, Any]) -> None:
+    def finished(spec, result: RunResult) -> None:
         results[spec.key] = result
-        if result.get("os_error"):
-            os_errors.append(result["error"])
+        if result.os_error:
+            os_errors.append(result.error)
             stop.set()
-        if result.get("status") in ("complete", "diverged", "failed"):
+        if result.status in RECORDED:
             for tracker in trackers:
-                tracker.finish(spec, runs_dir / spec.key, result)
+                tracker.finish(spec, spec.record(runs_dir).path, result.to_record())
         view.finish(spec, result)
 
     with _interrupts(view) as stop:
@@ -93,14 +90,14 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
             view.close()
             for tracker in trackers:
                 tracker.close()
-    rows = [{k: v for k, v in results.get(s.key, {"status": "not started", "task": s.task, "arm": s.arm.name,
-                                                    "arm_label": s.arm.label, "seed": s.seed}).items()
-             if k != "traceback"} for s in specs]
+    rows = [results[s.key].row() if s.key in results else
+            {"status": Status.NOT_STARTED.value, "task": s.task, "arm": s.arm.name, "arm_label": s.arm.label,
+             "seed": s.seed} for s in specs]
     frame = pd.DataFrame(rows)
     if os_errors:
         raise SuiteError(f"{os_errors[0]} (the grid stopped; records written so far are whole)")
     if stop.is_set():
-        done = sum(1 for r in rows if r.get("status") in ("complete", "diverged"))
+        done = sum(1 for result in results.values() if result.final)
         raise Interrupted(f"interrupted ({stop.reason}): {done} of {len(specs)} runs done, the runs in flight "
                           "stopped at a checkpoint; run the same command again to resume", frame)
     return frame

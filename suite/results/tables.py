@@ -1,18 +1,20 @@
 """The paper's comparisons (Table 1, Figure 3) rebuilt from run records, and the per-task
 table of raw scores.
 
-A comparison's runs are found by config hash (suite/presets.py), and each comparison is
+A comparison's runs are found by config hash (suite/paper.py), and each comparison is
 normalized among its own rows only, so arms outside it never move its numbers.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
 
-from .plan import run_hash
-from .presets import Comparison
-
-BOOTSTRAP_REPS = 2000
+from suite.paper import Comparison
+from suite.records.files import run_hash
+from suite.records.result import Status
+from suite.results.stats import STATS_SEED, interval
 
 
 def in_comparison(frame, comparison: Comparison):
@@ -27,14 +29,15 @@ def in_comparison(frame, comparison: Comparison):
         columns="_order").reset_index(drop=True)
 
 
-def stratified_mean_ci(values_by_task: list[np.ndarray], rng: np.random.Generator,
-                       reps: int = BOOTSTRAP_REPS) -> tuple[float, float, float]:
-    """Mean over all runs, and a 95% percentile CI from resampling runs within each task."""
-    pooled = np.concatenate(values_by_task)
-    means = np.empty(reps)
-    for r in range(reps):
-        means[r] = np.concatenate([v[rng.integers(0, len(v), len(v))] for v in values_by_task]).mean()
-    return float(pooled.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+def mean_interval(values_by_task: list[np.ndarray], seed: int = STATS_SEED) -> tuple[float, float, float]:
+    """Mean over all runs with its 95% interval, runs resampled within each task (stats.interval).
+    With the same runs on every task this is exactly the mean of the rliable table (one matrix
+    [seeds, tasks], one seed): one number, one interval."""
+    if len({len(v) for v in values_by_task}) == 1:
+        point, low, high = interval(np.stack(values_by_task, axis=1), seed=seed)
+    else:
+        point, low, high = interval([v[:, None] for v in values_by_task], seed=seed)
+    return float(point), float(low), float(high)
 
 
 def _coverage(group, tasks: list[str], expected: int) -> tuple[str, bool]:
@@ -46,8 +49,8 @@ def _coverage(group, tasks: list[str], expected: int) -> tuple[str, bool]:
         if rows.empty:
             absent_tasks += 1
             continue
-        found += int((rows["status"] == "complete").sum())
-        parts = [f"{int((rows['status'] == s).sum())} {s}" for s in ("diverged", "failed")
+        found += int((rows["status"] == Status.COMPLETE).sum())
+        parts = [f"{int((rows['status'] == s).sum())} {s}" for s in (Status.DIVERGED, Status.FAILED)
                  if (rows["status"] == s).any()]
         if expected > len(rows):
             parts.append(f"{expected - len(rows)} missing")
@@ -64,25 +67,23 @@ def expected_seeds(frame) -> int:
     return int(frame.groupby(["task", "config_hash"]).size().max()) if len(frame) else 0
 
 
-def comparison_table(frame, paper: dict[str, float] | None = None, seed: int = 0,
+def comparison_table(frame, paper: dict[str, float] | None = None, seed: int = STATS_SEED,
                      tasks: list[str] | None = None, seeds: int | None = None):
     """One row per setting of a comparison present in `frame` (from `in_comparison`, with
     `normalized`): our mean normalized score with a 95% stratified-bootstrap CI and our rank
     (1 = best); with `paper` values, the paper's value, its rank among the paper's settings
     and the difference; the runs scored out of `seeds` x `tasks` (default: the tasks and the
     most seeds found), and whether every expected run was scored."""
-    import pandas as pd
 
     found_tasks = sorted(frame["task"].unique())
     tasks = sorted(tasks) if tasks is not None else found_tasks
     expected = seeds if seeds is not None else expected_seeds(frame)
     rows = []
     for setting, group in frame.groupby("row", sort=False):
-        by_task = [group.loc[(group["task"] == t) & group["normalized"].notna(), "normalized"].to_numpy()
-                   for t in found_tasks]
+        by_task = [group[(group["task"] == t) & group["normalized"].notna()].sort_values("seed")["normalized"]
+                   .to_numpy() for t in found_tasks]  # in seed order, as stats.score_matrices stacks them
         usable = [v for v in by_task if len(v)]
-        mean, lo, hi = (stratified_mean_ci(usable, np.random.default_rng(seed)) if usable
-                        else (np.nan, np.nan, np.nan))
+        mean, lo, hi = mean_interval(usable, seed) if usable else (np.nan, np.nan, np.nan)
         coverage, complete = _coverage(group, tasks, expected)
         rows.append({"setting": setting, "score": mean, "ci_low": lo, "ci_high": hi, "runs": coverage,
                      "complete": complete, "tasks_scored": len(usable)})
@@ -101,7 +102,6 @@ def comparison_table(frame, paper: dict[str, float] | None = None, seed: int = 0
 def rank_correlation(table) -> tuple[float, int] | None:
     """Spearman's rho between our scores and the paper's over the settings whose runs are
     all scored, and how many settings that is; None with fewer than three."""
-    from scipy.stats import spearmanr
 
     usable = table[table["complete"] & table["score"].notna() & table["paper"].notna()]
     if len(usable) < 3:
@@ -118,16 +118,15 @@ def per_task_normalized(frame):
 def per_task(frame, label: str = "arm_label"):
     """Raw scores per arm (rows) and task (columns): mean, sample std over seeds (ddof 1),
     runs, states."""
-    import pandas as pd
 
     expected = expected_seeds(frame)
     rows = []
     for (arm, task), group in frame.groupby([label, "task"], sort=False):
-        scores = group.loc[group["status"] == "complete", "score"].to_numpy(dtype=float)
+        scores = group.loc[group["status"] == Status.COMPLETE, "score"].to_numpy(dtype=float)
         rows.append({"arm": arm, "task": task, "mean": scores.mean() if len(scores) else np.nan,
                      "std": scores.std(ddof=1) if len(scores) > 1 else np.nan, "complete": len(scores),
-                     "diverged": int((group["status"] == "diverged").sum()),
-                     "failed": int((group["status"] == "failed").sum()),
+                     "diverged": int((group["status"] == Status.DIVERGED).sum()),
+                     "failed": int((group["status"] == Status.FAILED).sum()),
                      "missing": expected - len(group)})
     return pd.DataFrame(rows)
 

@@ -22,20 +22,19 @@ import math
 import tempfile
 from pathlib import Path
 
-from .store import WALL_CLOCK_COLUMNS as WALL_CLOCK
-from .store import records_digest as _records
+from algorithms import make_arm
+from algorithms.config import added_values, config_dict
+from suite.grid.plan import plan
+from suite.grid.runner import execute
+from suite.records.files import PROGRESS, read_csv
+from suite.records.files import WALL_CLOCK_COLUMNS as WALL_CLOCK
+from suite.records.files import records_digest as _records
+from suite.records.result import Status
 
 CONTINUOUS, DISCRETE = "InvertedPendulum-v5", "CartPole-v1"
 
 
 def check_arm(spec: str, tasks: tuple[str, ...] = (CONTINUOUS, DISCRETE)) -> list[tuple[str, bool, str]]:
-    from algorithms import make_arm
-    from algorithms.config import added_values, config_dict
-
-    from .plan import plan
-    from .runner import execute
-    from .store import PROGRESS, read_csv
-
     checks: list[tuple[str, bool, str]] = []
     arm = make_arm(spec)  # a ConfigError here is the one line the caller prints
     try:  # a record omits fields added later at their earlier value: those fill in (config.added_values)
@@ -53,9 +52,9 @@ def check_arm(spec: str, tasks: tuple[str, ...] = (CONTINUOUS, DISCRETE)) -> lis
             try:
                 run = plan([spec], [task], seeds=1, steps=3 * make_arm(spec, task).config.batch_size)[0]
                 result = execute(run, root / "a")
-                ok = result["status"] == "complete"
-                checks.append((f"trains on {task}", ok, f"score {result.get('score')}" if ok else
-                               f"status {result['status']}: {str(result.get('error', ''))[:200]}"))
+                ok = result.status == Status.COMPLETE
+                checks.append((f"trains on {task}", ok, f"score {result.score}" if ok else
+                               f"status {result.status}: {str(result.error or '')[:200]}"))
                 if not ok:
                     continue
                 rows = read_csv(root / "a" / run.key / PROGRESS)
@@ -71,7 +70,7 @@ def check_arm(spec: str, tasks: tuple[str, ...] = (CONTINUOUS, DISCRETE)) -> lis
                                else "the same seed gave different records"))
                 execute(run, root / "c", checkpoint_every=1, stop_after=2)
                 resumed = execute(run, root / "c", checkpoint_every=1)
-                same = resumed["status"] == "complete" and _records(root / "a" / run.key) == _records(
+                same = resumed.status == Status.COMPLETE and _records(root / "a" / run.key) == _records(
                     root / "c" / run.key)
                 checks.append((f"resume on {task}", same, "killed after 2 iterations and resumed: same records"
                                if same else "a resumed run's records differ from an uninterrupted run's"))

@@ -17,14 +17,22 @@ one-line verdict that says when the data cannot decide.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from .errors import SuiteError
-from .stats import REPS, STATS_SEED, _quiet, _seed
+from algorithms import ConfigError, make_arm
+from suite.errors import SuiteError
+from suite.grid.plan import check_runs_dir
+from suite.paper import COMPARISONS
+from suite.records.files import run_hash
+from suite.records.result import Status
+from suite.results.readers import load_runs
+from suite.results.scores import normalize
+from suite.results.stats import REPS, STATS_SEED, differences_of_aggregates, interval, probability_of_improvement
+from suite.results.tables import markdown_table
 
 
 def _rows_to_arm(name: str) -> str:
     """A comparison row's name to its arm spec; anything else is taken as an arm spec."""
-    from .presets import COMPARISONS
 
     for comparison in COMPARISONS:
         for row, spec in comparison.rows + comparison.extras:
@@ -35,9 +43,6 @@ def _rows_to_arm(name: str) -> str:
 
 def side(frame, spec: str, tasks: list[str] | None = None):
     """The complete runs of arm `spec` (matched by config hash on every task it has runs on)."""
-    from algorithms import ConfigError, make_arm
-
-    from .plan import run_hash
 
     spec = _rows_to_arm(spec)
     found = []
@@ -48,9 +53,8 @@ def side(frame, spec: str, tasks: list[str] | None = None):
             raise SuiteError(str(err)) from None
         budgets = frame.loc[frame["task"] == task, "budget"].dropna().unique()
         hashes = {run_hash(arm.config_hash, int(b)) for b in budgets}
-        rows = frame[(frame["task"] == task) & frame["config_hash"].isin(hashes) & (frame["status"] == "complete")]
+        rows = frame[(frame["task"] == task) & frame["config_hash"].isin(hashes) & (frame["status"] == Status.COMPLETE)]
         found.append(rows)
-    import pandas as pd
 
     return pd.concat(found) if found else frame.iloc[0:0]
 
@@ -73,14 +77,6 @@ def _check_like_with_like(a, b, names: tuple[str, str]) -> None:
 def compare(a: str, b: str, runs_dirs=("runs",), tasks: list[str] | None = None, reps: int = REPS,
             seed: int = STATS_SEED) -> dict:
     """The comparison as a dict: per_task (DataFrame), overall (dict), verdict (str)."""
-    import pandas as pd
-    from rliable import library as rly
-    from rliable import metrics
-
-    from .plan import check_runs_dir
-    from .scores import normalize
-    from .store import load_runs
-
     for runs_dir in runs_dirs:
         if not check_runs_dir(runs_dir, write=False).is_dir():
             raise SuiteError(f"runs dir {str(runs_dir)!r} does not exist")
@@ -101,35 +97,25 @@ def compare(a: str, b: str, runs_dirs=("runs",), tasks: list[str] | None = None,
     left, right = (x[x["task"].isin(common)] for x in (left, right))
     left, _ = normalize(left, "reference")
     right, _ = normalize(right, "reference")
-    rng = np.random.default_rng(seed)
     per_task = []
     for task in common:
         row = {"task": task}
         for name, frame_ in (("a", left), ("b", right)):
-            values = frame_.loc[frame_["task"] == task, "score"].to_numpy(float)
-            boot = values[rng.integers(0, len(values), (reps, len(values)))].mean(1)
-            row.update({f"{name}_mean": values.mean(), f"{name}_low": np.percentile(boot, 2.5),
-                        f"{name}_high": np.percentile(boot, 97.5), f"{name}_runs": len(values)})
+            values = frame_.loc[frame_["task"] == task].sort_values("seed")["score"].to_numpy(float)
+            mean, low, high = interval(values[:, None], reps=reps, seed=seed)
+            row.update({f"{name}_mean": float(mean), f"{name}_low": float(low), f"{name}_high": float(high),
+                        f"{name}_runs": len(values)})
         per_task.append(row)
     seeds = min(int(x.groupby("task").size().min()) for x in (left, right))
     matrices = [np.stack([x.loc[x["task"] == t].sort_values("seed")["normalized"].to_numpy()[:seeds]
                           for t in common], axis=1) for x in (left, right)]
 
-    def differences(x, y):
-        return np.array([metrics.aggregate_iqm(x) - metrics.aggregate_iqm(y),
-                         metrics.aggregate_mean(x) - metrics.aggregate_mean(y)])
-
-    with _quiet():
-        diff_points, diff_ci = rly.get_interval_estimates({"d": tuple(matrices)}, differences, reps=reps,
-                                                          random_state=_seed(seed))
-        poi_points, poi_ci = rly.get_interval_estimates({"p": tuple(matrices)}, metrics.probability_of_improvement,
-                                                        reps=reps, random_state=_seed(seed))
+    diff, diff_low, diff_high = interval(matrices, differences_of_aggregates, reps=reps, seed=seed)
+    poi, poi_low, poi_high = interval(matrices, probability_of_improvement, reps=reps, seed=seed)
     overall = {"tasks": len(common), "runs_per_task": seeds,
-               "iqm_difference": float(diff_points["d"][0]), "iqm_low": float(diff_ci["d"][0, 0]),
-               "iqm_high": float(diff_ci["d"][1, 0]), "mean_difference": float(diff_points["d"][1]),
-               "mean_low": float(diff_ci["d"][0, 1]), "mean_high": float(diff_ci["d"][1, 1]),
-               "p_improvement": float(np.ravel(poi_points["p"])[0]), "p_low": float(np.ravel(poi_ci["p"])[0]),
-               "p_high": float(np.ravel(poi_ci["p"])[1])}
+               "iqm_difference": float(diff[0]), "iqm_low": float(diff_low[0]), "iqm_high": float(diff_high[0]),
+               "mean_difference": float(diff[1]), "mean_low": float(diff_low[1]), "mean_high": float(diff_high[1]),
+               "p_improvement": float(poi), "p_low": float(poi_low), "p_high": float(poi_high)}
     return {"a": a, "b": b, "per_task": pd.DataFrame(per_task), "overall": overall,
             "verdict": verdict(a, b, overall), "reps": reps, "seed": seed}
 
@@ -147,8 +133,6 @@ def verdict(a: str, b: str, o: dict) -> str:
 
 
 def compare_markdown(result: dict) -> str:
-    from .tables import markdown_table
-
     a, b, o = result["a"], result["b"], result["overall"]
     rows = [[r.task, f"{r.a_mean:.1f} [{r.a_low:.1f}, {r.a_high:.1f}] (n={r.a_runs})",
              f"{r.b_mean:.1f} [{r.b_low:.1f}, {r.b_high:.1f}] (n={r.b_runs})"] for r in result["per_task"].itertuples()]

@@ -19,37 +19,47 @@ the speed estimate all ask `run_state`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import SuiteError
-from .store import CONFIG, EPISODES, PROGRESS, RESULT, RunRecord, csv_file, csv_last_rows, csv_tail
+from algorithms import arm_config_hash
+from suite.errors import SuiteError
+from suite.paper import SCORE_EPISODES
+from suite.records.files import (
+    CONFIG,
+    EPISODES,
+    PROGRESS,
+    RESULT,
+    RunRecord,
+    csv_file,
+    csv_last_rows,
+    csv_tail,
+    run_hash,
+)
+from suite.records.result import FINAL, IDENTITY, ResultError, RunResult, Status
 
-SCORE_EPISODES = 100  # PPO paper: a run's score is the mean of its last 100 training episodes
-
-STATES = ("complete", "diverged", "failed", "partial", "damaged", "missing")
-# Results that are final: a deterministic run that diverged would diverge again. A failed
-# run (an exception, possibly transient) is retried.
-FINAL_STATUSES = ("complete", "diverged")
-_IDENTITY = ("task", "config_hash", "seed")
-_NEEDED = {"complete": _IDENTITY + ("arm", "steps", "iterations", "episodes", "score", "eval_score"),
-           "diverged": _IDENTITY + ("arm", "steps", "iterations", "episodes", "reason"),
-           "failed": ("error",)}
+# The states a run directory can be in, in the order tables show them.
+STATES = tuple(s.value for s in (Status.COMPLETE, Status.DIVERGED, Status.FAILED, Status.PARTIAL, Status.DAMAGED,
+                                 Status.MISSING))
 _RECORD_FILES = (CONFIG, RESULT, PROGRESS, EPISODES, PROGRESS + ".gz", EPISODES + ".gz", "checkpoint.pt")
 
 
 @dataclass(frozen=True)
 class RunState:
-    state: str
+    """What a run directory holds, read once: its state, why it is damaged, its config and
+    its result (None where there is none, or where it is not a result)."""
+
+    state: Status
     path: Path
     reason: str = ""  # why a run is damaged
     config: dict[str, Any] | None = field(default=None, repr=False)
-    result: dict[str, Any] | None = field(default=None, repr=False)
+    result: RunResult | None = field(default=None, repr=False)
 
     @property
     def final(self) -> bool:
-        return self.state in FINAL_STATUSES
+        return self.state in FINAL
 
 
 def run_state(path: str | Path) -> RunState:
@@ -57,14 +67,14 @@ def run_state(path: str | Path) -> RunState:
     record = RunRecord(Path(path))
 
     def damaged(reason: str, config=None, result=None) -> RunState:
-        return RunState("damaged", record.path, reason, config, result)
+        return RunState(Status.DAMAGED, record.path, reason, config, result)
 
     try:
         present = [name for name in _RECORD_FILES if record.file(name).exists()]
     except OSError as err:  # an unreadable run directory is this run's damage alone
         return damaged(f"cannot be read ({err.strerror or err})")
     if not present:
-        return RunState("missing", record.path)
+        return RunState(Status.MISSING, record.path)
     not_files = [name for name in present if not record.file(name).is_file()]
     if not_files:
         return damaged(f"{record.file(not_files[0])} is not a file")
@@ -85,35 +95,30 @@ def run_state(path: str | Path) -> RunState:
     if problem:
         return damaged(problem, config)
     try:
-        result = record.result()
+        raw = record.result()
     except SuiteError as err:
         return damaged(str(err), config)
     except OSError as err:
         return damaged(f"{RESULT} cannot be read ({err.strerror or err})", config)
-    if result is None:
-        return RunState("partial", record.path, "", config)
-    status = result.get("status")
-    if status not in _NEEDED:
-        return damaged(f"{RESULT} has status {status!r}", config, result)
-    lacking = [key for key in _NEEDED[status] if key not in result]
-    if lacking:
-        return damaged(f"{RESULT} lacks {', '.join(lacking)}", config, result)
-    problem = _types_problem(result)
+    if raw is None:
+        return RunState(Status.PARTIAL, record.path, "", config)
+    try:
+        result = RunResult.from_record(raw)
+    except ResultError as err:
+        return damaged(f"{RESULT} {err}", config)
+    problem = _types_problem(raw)
     if problem:
         return damaged(problem, config, result)
-    if status in FINAL_STATUSES:
-        problem = _identity_problem(result, config) or _records_problem(record, result, config)
+    if result.final:
+        problem = _identity_problem(raw, config) or _records_problem(record, raw, config)
         if problem:
             return damaged(problem, config, result)
-    return RunState(status, record.path, "", config, result)
+    return RunState(result.status, record.path, "", config, result)
 
 
 def _hash_problem(config: dict[str, Any]) -> str:
     """The config hash recomputed from config.json's own resolved config (data only: nothing
     is imported) must be the one it records, which the directory's name carries."""
-    from algorithms import arm_config_hash
-
-    from .plan import run_hash
 
     settings, algorithm = config.get("config"), config.get("algorithm")
     if not isinstance(settings, dict) or not isinstance(algorithm, str):
@@ -130,8 +135,6 @@ def _hash_problem(config: dict[str, Any]) -> str:
 
 
 def _is_number(value, finite: bool = True) -> bool:
-    import math
-
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     return ok and (not finite or math.isfinite(value))
 
@@ -139,12 +142,12 @@ def _is_number(value, finite: bool = True) -> bool:
 def _types_problem(result: dict[str, Any]) -> str:
     """A final result's fields hold what a table reads: whole counts, finite scores."""
     status = result["status"]
-    if status not in FINAL_STATUSES:
+    if status not in FINAL:
         return ""
     for key in ("steps", "iterations", "episodes", "seed"):
         if not (isinstance(result[key], int) and not isinstance(result[key], bool) and result[key] >= 0):
             return f"{RESULT}: {key} = {result[key]!r} is not a whole number >= 0"
-    if status == "complete":
+    if status == Status.COMPLETE:
         for key in ("score", "eval_score"):
             if not _is_number(result[key]):
                 return f"{RESULT}: {key} = {result[key]!r} is not a finite number"
@@ -163,20 +166,20 @@ def _show(identity: dict[str, Any]) -> str:
 
 
 def _identity_problem(result: dict[str, Any], config: dict[str, Any]) -> str:
-    differ = [key for key in _IDENTITY if result.get(key) != config.get(key)]
+    differ = [key for key in IDENTITY if result.get(key) != config.get(key)]
     return f"{RESULT} and {CONFIG} differ in {', '.join(differ)}" if differ else ""
 
 
 def _records_problem(record: RunRecord, result: dict[str, Any], config: dict[str, Any]) -> str:
     """Whether the CSVs hold the history the result claims: the episode count, and progress
     rows up to the result's step (a complete run's step is its budget)."""
-    if result["status"] == "complete" and result["steps"] != _trained_steps(config):
+    if result["status"] == Status.COMPLETE and result["steps"] != _trained_steps(config):
         return f"{RESULT} says {result['steps']} steps of a {config.get('steps')}-step budget"
     try:
         rows, last = csv_tail(record.file(PROGRESS))
         reached = int(last.get("global_step", 0)) if rows else 0
         # a diverged run's progress stops at its last finite row, before the result's step
-        if reached != result["steps"] and not (result["status"] == "diverged" and reached <= result["steps"]):
+        if reached != result["steps"] and not (result["status"] == Status.DIVERGED and reached <= result["steps"]):
             name = csv_file(record.file(PROGRESS)).name
             return f"{name} ends at step {reached}, not at the result's {result['steps']}"
         episodes, last = csv_last_rows(record.file(EPISODES), SCORE_EPISODES)
@@ -190,7 +193,7 @@ def _records_problem(record: RunRecord, result: dict[str, Any], config: dict[str
     name = csv_file(record.file(EPISODES)).name
     if episodes != result["episodes"]:
         return f"{name} has {episodes} episodes, {RESULT} says {result['episodes']}"
-    if result["status"] == "complete" and returns:
+    if result["status"] == Status.COMPLETE and returns:
         score = sum(returns) / len(returns)
         if abs(score - result["score"]) > 1e-9 * max(1.0, abs(score)):
             return f"{RESULT} says score {result['score']!r}, the mean of the last {len(returns)} returns in {name} " \
@@ -210,29 +213,6 @@ def find_runs(runs_dir: str | Path) -> list[RunState]:
     return [run_state(path) for path in sorted(Path(runs_dir).glob("*/*/seed*")) if path.is_dir()]
 
 
-def status_table(runs_dir: str | Path, grid: dict | None = None):
-    """DataFrame indexed by (task, arm), one column per state, counts of runs; damaged runs
-    are also listed by `damaged_runs`."""
-    import pandas as pd
-
-    rows = []
-    if grid is not None:
-        from .plan import resolve_grid
-
-        for spec in resolve_grid(**grid):
-            rows.append({"task": spec.task, "arm": spec.arm.label,
-                         "state": run_state(Path(runs_dir) / spec.key).state})
-    else:
-        for found in find_runs(runs_dir):
-            config = found.config or {}
-            rows.append({"task": config.get("task", found.path.parent.parent.name),
-                         "arm": config.get("arm_label", found.path.parent.name), "state": found.state})
-    if not rows:
-        return pd.DataFrame()
-    frame = pd.DataFrame(rows)
-    table = frame.groupby(["task", "arm", "state"]).size().unstack(fill_value=0)
-    return table[[s for s in STATES if s in table.columns]]
-
 
 def damaged_runs(runs_dir: str | Path) -> list[RunState]:
-    return [found for found in find_runs(runs_dir) if found.state == "damaged"]
+    return [found for found in find_runs(runs_dir) if found.state == Status.DAMAGED]

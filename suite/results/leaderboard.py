@@ -16,13 +16,28 @@ from pathlib import Path
 
 import numpy as np
 
-from . import scores
-from .ablation import paired_differences, toggle_effects
-from .errors import SuiteError
-from .presets import COMPARISONS, FIGURE3, PAPER_SEEDS, PAPER_STEPS, PRESETS, Comparison
-from .ranking import Scores, for_comparison, profile_differences
-from .scores import DATA, normalize, paper_table1, run_table
-from .stats import (
+from suite.errors import SuiteError
+from suite.paper import (
+    COMPARISONS,
+    DATA,
+    FIGURE3,
+    PAPER_SEEDS,
+    PAPER_STEPS,
+    PRESETS,
+    TABLE1,
+    TABLE1_PPO1,
+    Comparison,
+    paper_table1,
+)
+from suite.records.files import atomic_write_text, make_dirs
+from suite.records.result import Status
+from suite.results import plots as plots
+from suite.results import scores as scores
+from suite.results.ablation import paired_differences, toggle_effects
+from suite.results.ranking import Scores, for_comparison, profile_differences
+from suite.results.readers import load_runs
+from suite.results.scores import normalize, run_table
+from suite.results.stats import (
     REPS,
     STATS_SEED,
     aggregates,
@@ -30,8 +45,8 @@ from .stats import (
     performance_profiles,
     score_matrices,
 )
-from .store import atomic_write_text, load_runs, make_dirs
-from .tables import (
+from suite.results.tables import (
+    cell,
     comparison_markdown,
     comparison_table,
     fmt,
@@ -116,7 +131,7 @@ def _render(frame, runs_dir, out: Path, mode: str, seed: int, budget: int | None
     else:
         paper = PRESETS["paper"]
         planned = len(paper["algos"]) * len(paper["tasks"]) * paper["seeds"]
-        done = int(frame["status"].isin(["complete", "diverged"]).sum())
+        done = int(frame["status"].isin([Status.COMPLETE, Status.DIVERGED]).sum())
         parts.append(f"Progress: {done} of the {planned} runs of `python -m suite run --preset paper` are final"
                      + (" (the grid is still running: every table below says what it is built from)."
                         if done < planned else "."))
@@ -134,8 +149,6 @@ def _render(frame, runs_dir, out: Path, mode: str, seed: int, budget: int | None
 
 
 def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, seed: int, out: Path) -> list[str]:
-    from . import plots
-
     runs, tops = comparison_results(frame, comparison, mode)
     if runs.empty:
         return []
@@ -144,11 +157,11 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
     expected = len(comparison.rows) * len(tasks) * PAPER_SEEDS
     paper = paper_table1() if comparison.paper_table1 and at_paper_budget else None
     table = comparison_table(runs, paper=paper, seed=seed, tasks=tasks, seeds=PAPER_SEEDS)
-    complete = int((runs["status"] == "complete").sum())
+    complete = int((runs["status"] == Status.COMPLETE).sum())
     parts = [f"## {comparison.title}", "",
              f"{complete} of the {expected} runs of this table ({len(comparison.rows)} settings x {len(tasks)} tasks "
              f"x {PAPER_SEEDS} seeds) are complete. Average {mode}-normalized score over tasks x seeds; 95% "
-             f"stratified-bootstrap CI (2000 resamples, seed {seed}); rank 1 = best."
+             f"stratified-bootstrap CI ({REPS} resamples, seed {seed}); rank 1 = best."
              + (" The paper's values are on -v1 tasks with the paper's own implementation." if paper else ""), "",
              comparison_markdown(table, mode), ""]
     if comparison.name == "table1_ppo1":
@@ -170,7 +183,7 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
         parts += [f"![learning curves]({name})", "",
                   "Each panel: mean training-episode return over seeds (the return of episodes ending in each "
                   f"of {plots.CURVE_POINTS} step bins); the band is a bootstrap 95% confidence interval of that "
-                  f"mean over seeds ({plots.BAND_REPS} resamples). Also as SVG: `{Path(name).with_suffix('.svg')}`.",
+                  f"mean over seeds ({REPS} resamples). Also as SVG: `{Path(name).with_suffix('.svg')}`.",
                   "", *_published_section(runs, at_paper_budget)]
     parts += _extras_section(frame, comparison, tops, mode)
     parts += _rliable_section(runs, comparison, mode, seed, out)
@@ -198,7 +211,6 @@ def _extras_section(frame, comparison: Comparison, tops: dict[str, float], mode:
 def _profiles_section(frame, seed: int) -> list[str]:
     """Table 1 three ways: the paper's column, ours under ppo1's code and under ppo2's, and
     what the code-level choices do to each setting."""
-    from .presets import TABLE1, TABLE1_PPO1
 
     randoms = scores.random_scores()
     sides = [Scores.from_frame(in_comparison(frame, c), randoms) for c in (TABLE1_PPO1, TABLE1)]
@@ -251,8 +263,6 @@ def _published_section(runs, at_paper_budget: bool) -> list[str]:
 
 
 def _cell(table, task: str) -> str:
-    from .tables import cell
-
     return cell(table.loc[task]) if task in table.index else "-"
 
 
@@ -264,8 +274,6 @@ def _published_cell(value) -> str:
 
 
 def _rliable_section(runs, comparison: Comparison, mode: str, seed: int, out: Path) -> list[str]:
-    from . import plots
-
     matrices, excluded = score_matrices(runs, label="row")
     parts = []
     if matrices:
@@ -282,13 +290,14 @@ def _rliable_section(runs, comparison: Comparison, mode: str, seed: int, out: Pa
             part = agg[agg["arm"] == arm].set_index("aggregate")
             rows.append([arm, str(matrices[arm].shape[0])] + [
                 f"{fmt(part.loc[a, 'value'])} [{fmt(part.loc[a, 'ci_low'])}, {fmt(part.loc[a, 'ci_high'])}]"
-                for a in ("median", "iqm", "mean", "optimality_gap")])
+                for a in ("median", "iqm", "optimality_gap")])
         single = [arm for arm, m in matrices.items() if m.shape[0] == 1]
         caution = (f" With one run per task ({', '.join(single)}) the bootstrap has nothing to resample: those "
                    "intervals have zero width and say nothing about uncertainty; run more seeds." if single else "")
         parts += [f"### {comparison.title}: aggregate performance (rliable)", "",
-                  f"{mode} normalization; stratified bootstrap, {REPS} resamples, seed {seed}.{caution}", "",
-                  markdown_table(["setting", "runs/task", "median", "IQM", "mean", "optimality gap"], rows), ""]
+                  f"{mode} normalization; stratified bootstrap, {REPS} resamples, seed {seed}. The mean, with "
+                  f"its interval from this same bootstrap, is the table above's score.{caution}", "",
+                  markdown_table(["setting", "runs/task", "median", "IQM", "optimality gap"], rows), ""]
         if len(poi):
             parts += [f"Probability of improvement P(X > Y), 95% CI{' (against ' + against + ')' if against else ''}:",
                       "", markdown_table(["X", "Y", "P(X > Y) [95% CI]"],
@@ -301,8 +310,6 @@ def _rliable_section(runs, comparison: Comparison, mode: str, seed: int, out: Pa
 
 
 def _ablation_section(frame, mode: str, seed: int, out: Path) -> list[str]:
-    from . import plots
-
     try:
         normalized, _ = normalize(frame, mode)
     except SuiteError:  # a task without a random-policy score: no normalized ablation

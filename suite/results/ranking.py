@@ -20,8 +20,8 @@ below carries the uncertainty of the normalization as well as of the scores:
   a task where every run scores the same separates nothing);
 - the seeds per task a difference of a given size would need (two-sided 5%, power 80%).
 
-Resamples are drawn from a numpy Generator with the fixed STATS_SEED, REPS of them (the
-count rliable's intervals use here too), so a table is reproducible.
+Resamples are rliable's stratified bootstrap (stats.resamples), REPS of them from the fixed
+STATS_SEED, the same bootstrap and count as every other interval, so a table is reproducible.
 """
 
 from __future__ import annotations
@@ -31,8 +31,11 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
+import pandas as pd
+from scipy.stats import friedmanchisquare, kendalltau, kruskal, norm, rankdata
 
-from .stats import REPS, STATS_SEED
+from suite.results.stats import REPS, STATS_SEED, resamples
+from suite.results.tables import markdown_table
 
 
 @dataclass
@@ -70,23 +73,22 @@ def normalized_means(raw: np.ndarray, random: np.ndarray) -> tuple[np.ndarray, n
     return per_task.mean(axis=-1), per_task
 
 
-def resample(raw: np.ndarray, reps: int, rng: np.random.Generator) -> np.ndarray:
-    """[reps, S, K, N]: each (setting, task) cell's seeds drawn with replacement."""
-    n = raw.shape[-1]
-    picks = rng.integers(0, n, size=(reps, *raw.shape))
-    return np.take_along_axis(np.broadcast_to(raw, (reps, *raw.shape)), picks, axis=-1)
+def resample(raw: np.ndarray, reps: int, seed: int) -> np.ndarray:
+    """[reps, S, K, N]: each (setting, task) cell's seeds drawn with replacement, through the
+    one bootstrap (stats.resamples, the S x K cells as strata)."""
+    s, k, n = raw.shape
+    boot = resamples(np.moveaxis(raw, -1, 0).reshape(n, s * k), reps, seed)  # [reps, N, S*K]
+    return np.moveaxis(boot.reshape(reps, n, s, k), 1, -1)
 
 
 def ranks_of(means: np.ndarray) -> np.ndarray:
     """1 = best, along the last axis (ties share the lower rank, as pandas' 'min')."""
-    from scipy.stats import rankdata
 
     return rankdata(-means, axis=-1, method="min")
 
 
 def _correlations(ours: np.ndarray, paper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Spearman's rho and Kendall's tau (tau-b) of each row of `ours` [R, S] against `paper` [S]."""
-    from scipy.stats import kendalltau, rankdata
 
     a = rankdata(ours, axis=-1)
     b = rankdata(paper)
@@ -103,7 +105,6 @@ def null_rho(paper: np.ndarray, fixed: dict[int, int]) -> float:
     Our ranks are a permutation of 1..S whatever the order, so their mean and spread are
     fixed and rho is linear in them: E[rho] = rho computed with each free setting at the
     mean of the free ranks (over the permutation's own spread)."""
-    from scipy.stats import rankdata
 
     s = len(paper)
     b = rankdata(paper)
@@ -118,7 +119,6 @@ def null_rho(paper: np.ndarray, fixed: dict[int, int]) -> float:
 def seeds_needed(difference: float, run_std: float, tasks: int, alpha: float = 0.05, power: float = 0.8) -> int:
     """Seeds per task for a two-sided test at `alpha` to detect a difference of mean
     normalized scores with `power`, runs of std `run_std` (normal approximation)."""
-    from scipy.stats import norm
 
     if difference <= 0:
         return math.inf
@@ -159,13 +159,11 @@ class Ranking:
 def rank_uncertainty(scores: Scores, paper: dict[str, float] | None = None, reps: int = REPS,
                      seed: int = STATS_SEED, last_fixed: str | None = "No clipping or penalty") -> Ranking:
     """Every statistic of the module docstring for one comparison's complete scores."""
-    from scipy.stats import friedmanchisquare, kruskal
 
     if not scores.complete():
         raise ValueError("rank uncertainty needs every (setting, task, seed) scored")
-    rng = np.random.default_rng(seed)
     means, per_task = normalized_means(scores.raw, scores.random)
-    boot_means, _ = normalized_means(resample(scores.raw, reps, rng), scores.random)  # [reps, S]
+    boot_means, _ = normalized_means(resample(scores.raw, reps, seed), scores.random)  # [reps, S]
     boot_ranks = ranks_of(boot_means)
     s = len(scores.settings)
     pairs = []
@@ -223,7 +221,6 @@ def fmt(x: float) -> str:
 def ranking_markdown(r: Ranking, exclude_from_pairs: str | None = "No clipping or penalty") -> str:
     """The uncertainty of one comparison's ranking, as markdown, with what it can and cannot
     conclude in plain words."""
-    from .tables import markdown_table
 
     s = len(r.settings)
     lines = [f"How sure this ranking is ({r.reps} stratified bootstrap resamples of seeds within each task and "
@@ -289,7 +286,6 @@ def profile_differences(a: Scores, b: Scores, reps: int = REPS, seed: int = STAT
     its 95% stratified-bootstrap interval. The two tables are normalized together here (each
     task's best of all 2S settings = 1), so the difference means the same on both sides;
     each table's own columns keep their own normalization. Returns a DataFrame."""
-    import pandas as pd
 
     if a.settings != b.settings or a.tasks != b.tasks:
         raise ValueError("profile differences need the same settings and tasks on both sides")
@@ -297,7 +293,7 @@ def profile_differences(a: Scores, b: Scores, reps: int = REPS, seed: int = STAT
     joint = np.concatenate([a.raw[..., :n], b.raw[..., :n]])
     s = len(a.settings)
     means, _ = normalized_means(joint, a.random)
-    boot, _ = normalized_means(resample(joint, reps, np.random.default_rng(seed)), a.random)
+    boot, _ = normalized_means(resample(joint, reps, seed), a.random)
     diff = boot[:, :s] - boot[:, s:]
     return pd.DataFrame({"setting": a.settings, "difference": means[:s] - means[s:],
                          "ci_low": np.percentile(diff, 2.5, axis=0), "ci_high": np.percentile(diff, 97.5, axis=0)})

@@ -22,8 +22,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from .errors import SuiteError
+from suite.errors import SuiteError
+from suite.paper import COMPARISONS
+from suite.records.files import atomic_write_text, make_dirs
+from suite.records.result import Status
+from suite.results.leaderboard import comparison_results
+from suite.results.readers import load_episodes, load_runs
+from suite.results.scores import run_table
+from suite.results.stats import score_matrices
 
 EPISODE_COLUMNS = ["task", "arm_label", "config_hash", "seed", "global_step", "return", "length"]
 RUN_COLUMNS = ["task", "arm_label", "config_hash", "seed", "status", "score", "budget", "mujoco"]
@@ -31,15 +39,9 @@ RUN_COLUMNS = ["task", "arm_label", "config_hash", "seed", "status", "score", "b
 
 def export(runs_dir: str | Path, out: str | Path, parquet: bool = False) -> list[Path]:
     """Write the files described above; returns their paths."""
-    import pandas as pd
-
-    from .leaderboard import comparison_results
-    from .presets import COMPARISONS
-    from .stats import score_matrices
-    from .store import atomic_write_text, load_episodes, load_runs, make_dirs
 
     runs = load_runs(runs_dir)
-    final = runs[runs["status"].isin(["complete", "diverged"])] if not runs.empty else runs
+    final = runs[runs["status"].isin([Status.COMPLETE, Status.DIVERGED])] if not runs.empty else runs
     if final.empty:
         raise SuiteError(f"no complete or diverged runs under {runs_dir}")
     out = Path(out)
@@ -66,7 +68,6 @@ def export(runs_dir: str | Path, out: str | Path, parquet: bool = False) -> list
     table = final.reindex(columns=RUN_COLUMNS)
     atomic_write_text(out / "runs.csv", table.to_csv(index=False))
     written.append(out / "runs.csv")
-    from .scores import run_table
 
     frame = run_table(runs, None)
     for comparison in COMPARISONS:

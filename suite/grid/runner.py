@@ -11,27 +11,38 @@ load, an env that will not build) fails alone; its group trains on.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
-from algorithms import ConfigError, Trainer, make_arm, train_group
-
-from .errors import SuiteError
-from .faults import failpoint
-from .plan import RunSpec
-from .status import run_state
-from .store import CONFIG, PROGRESS, RESULT, RecordLogger, RunRecord, atomic_write_json, environment_info, make_dirs
+from algorithms import ARMS, ConfigError, Trainer, make_arm, train_group
+from suite.errors import SuiteError
+from suite.grid.plan import RunSpec
+from suite.paper import SCORE_EPISODES
+from suite.records.faults import failpoint
+from suite.records.files import (
+    CONFIG,
+    PROGRESS,
+    RESULT,
+    RecordLogger,
+    RunRecord,
+    atomic_write_json,
+    environment_info,
+    make_dirs,
+)
+from suite.records.result import RunResult, Status
+from suite.records.state import RunState, run_state
 
 EVAL_EPISODES = 10
-SCORE_EPISODES = 100  # PPO paper: a run's score is the mean of its last 100 training episodes
 
 
 def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
-            stop_after: int | None = None, on_row=None, should_stop=None) -> dict[str, Any]:
+            stop_after: int | None = None, on_row=None, should_stop=None) -> RunResult:
     """Train one run to completion (or `stop_after` iterations), resuming from its
     checkpoint; a run whose result is final (complete or diverged) is not trained again.
     `on_row(row)` is called with every progress row (for live displays). A group of one:
@@ -42,20 +53,22 @@ def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
 
 
 def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: int = 10,
-                  stop_after: int | None = None, on_row=None, should_stop=None) -> list[dict[str, Any]]:
+                  stop_after: int | None = None, on_row=None, should_stop=None,
+                  states: list[RunState] | None = None) -> list[RunResult]:
     """Train several runs in one process, in lockstep (grid mode, `algorithms.train_group`):
     runs of one task whose arms share an update structure take one stacked update. Each run
     keeps its own records, checkpoint and resume point, exactly as if trained alone.
     `on_row(key, row)` gets every member's progress rows; `should_stop()`, asked between
     iterations, makes every member stop at its next progress row with a checkpoint there
-    (result status "partial")."""
-    results: list[dict[str, Any] | None] = [None] * len(specs)
+    (result status "partial"). `states`: each run's state as its caller read it under the run's
+    lock (backends.claim), so that it is read once; without them each is read here."""
+    results: list[RunResult | None] = [None] * len(specs)
     members = []  # (index, spec, record, trainer, logger)
     for i, spec in enumerate(specs):
-        record = RunRecord(Path(runs_dir) / spec.key)
+        record = spec.record(runs_dir)
         failpoint("run:start")
         record.remove_stale_temp_files()
-        state = run_state(record.path)
+        state = states[i] if states is not None else run_state(record.path)
         if state.final:
             record.compress()  # a final run recorded before compression existed, or killed before it
             results[i] = state.result
@@ -79,10 +92,10 @@ def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: 
 def _prepare(spec: RunSpec, record: RunRecord, state, on_row) -> tuple[Trainer, RecordLogger]:
     """The member's trainer, resumed where that can be verified, else fresh (with the
     reason on stderr), and its logger."""
-    if state.state == "damaged":
+    if state.state == Status.DAMAGED:
         _say(f"{spec.key}: redoing a damaged run ({state.reason})")
     trainer = _trainer(spec)
-    resumed, why = _resume(spec, record, trainer) if state.state in ("partial", "failed") else (None, "")
+    resumed, why = _resume(spec, record, trainer) if state.state in (Status.PARTIAL, Status.FAILED) else (None, "")
     if resumed is None:
         if why:
             _say(f"{spec.key}: starting over: {why}")
@@ -145,55 +158,42 @@ def _resume(spec: RunSpec, record: RunRecord, trainer: Trainer) -> tuple[tuple[l
 
 
 def _finish(spec: RunSpec, record: RunRecord, trainer: Trainer, logger: RecordLogger, status: str
-            ) -> dict[str, Any]:
+            ) -> RunResult:
+    """The member's result, written (the trainer's "stopped" is a partial run: nothing written)."""
     if status == "stopped":
-        return {"status": "partial", "iteration": trainer.iteration, "steps": trainer.global_step}
+        return RunResult.stopped(trainer.iteration, trainer.global_step)
     returns = [e["return"] for e in logger.episodes]
-    result = {
-        "status": status, "task": spec.task, "arm": spec.arm.record_name, "arm_label": spec.arm.label,
-        "config_hash": spec.run_hash, "seed": spec.seed, "steps": trainer.global_step,
-        "iterations": trainer.iteration, "episodes": len(returns),
-        "score": float(np.mean(returns[-SCORE_EPISODES:])) if returns else float("nan"),
-        "score_episodes": min(len(returns), SCORE_EPISODES),
-        "steps_per_second": trainer.global_step / max(trainer.wall_seconds, 1e-9),
-        "wall_seconds": trainer.wall_seconds,
-    }
-    if status == "diverged":
+    measured = {"steps": trainer.global_step, "iterations": trainer.iteration, "episodes": len(returns),
+                "score": float(np.mean(returns[-SCORE_EPISODES:])) if returns else float("nan"),
+                "score_episodes": min(len(returns), SCORE_EPISODES),
+                "steps_per_second": trainer.global_step / max(trainer.wall_seconds, 1e-9),
+                "wall_seconds": trainer.wall_seconds}
+    if status == Status.DIVERGED:
         logger.flush()
-        result.update(score=None, eval_score=None, reason=trainer.divergence)
+        result = RunResult.diverged(spec.result_identity, measured, trainer.divergence)
     else:
         eval_returns = trainer.evaluate(EVAL_EPISODES)
-        result.update(eval_score=float(np.mean(eval_returns)), eval_episodes=len(eval_returns))
-    atomic_write_json(record.file(RESULT), result)
+        result = RunResult.complete(spec.result_identity, measured, float(np.mean(eval_returns)), len(eval_returns))
+    atomic_write_json(record.file(RESULT), result.to_record())
     record.compress()
     failpoint("run:end")
     return result
 
 
-def run_note(spec: RunSpec, status: str, error: str, **extra) -> dict[str, Any]:
-    """A result naming its run, with a status and an error (a failure; a run busy elsewhere)."""
-    return {"status": status, "task": spec.task, "arm": spec.arm.record_name, "arm_label": spec.arm.label,
-            "config_hash": spec.run_hash, "seed": spec.seed, "error": error, **extra}
-
-
-def failure_record(spec: RunSpec, err: BaseException, trace: str) -> dict[str, Any]:
-    return run_note(spec, "failed", f"{type(err).__name__}: {err}", traceback=trace)
-
-
-def record_failure(spec: RunSpec, record: RunRecord, err: BaseException, trace: str) -> dict[str, Any]:
+def record_failure(spec: RunSpec, record: RunRecord, err: BaseException, trace: str) -> RunResult:
     """Write a failed result for a run that is not final (its checkpoint and records stay:
     the retry resumes from them)."""
-    if run_state(record.path).final:
-        return record.result()  # type: ignore[return-value]
-    failure = failure_record(spec, err, trace)
-    atomic_write_json(record.file(RESULT), failure)
+    state = run_state(record.path)
+    if state.final:
+        return state.result
+    failure = RunResult.failed(spec.result_identity, err, trace)
+    atomic_write_json(record.file(RESULT), failure.to_record())
     return failure
 
 
 def modules_named(config: dict[str, Any]) -> list[str]:
     """The modules rebuilding a record's run would import: a task written `module:Env`, a
     plug-in arm's module (or an arm label that is not a built-in arm's)."""
-    from algorithms import ARMS
 
     found = []
     task = str(config.get("task", ""))
@@ -249,7 +249,6 @@ def evaluate(run_path: str | Path, episodes: int = EVAL_EPISODES, stochastic: bo
 def _check_gl() -> None:
     """MuJoCo picks its GL platform (MUJOCO_GL: egl by default here, osmesa, glfw) when it is
     first imported; one it cannot load fails that import: say so in one line."""
-    import os
 
     os.environ.setdefault("MUJOCO_GL", "egl")
     try:
@@ -262,9 +261,6 @@ def _check_gl() -> None:
 
 def _evaluate_on_video(trainer: Trainer, task: str, episodes: int, stochastic: bool, path: Path,
                        size: tuple[int, int]) -> list[float]:
-    import os
-
-    import gymnasium as gym
 
     try:
         import imageio.v2 as imageio

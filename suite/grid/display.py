@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
 
-from .plan import RunSpec
+from rich.console import Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from suite.grid.plan import RunSpec
+from suite.records.result import RunResult, Status
 
 
 class GridDisplay:
@@ -24,8 +29,6 @@ class GridDisplay:
         self.mode = mode
         self.live = None
         if mode == "live":
-            from rich.live import Live
-
             self.live = Live(self._render(), refresh_per_second=2, transient=False)
             self.live.start()
         self.say(f"{self.total} runs: {self.done} already done, {len(todo)} to train")
@@ -50,20 +53,17 @@ class GridDisplay:
             self.remaining_steps[key] = self.flight[key]["steps"] - row["global_step"]
             self._refresh()
 
-    def finish(self, spec: RunSpec, result: dict[str, Any]) -> None:
+    def finish(self, spec: RunSpec, result: RunResult) -> None:
         self.flight.pop(spec.key, None)
-        status = result.get("status")
-        if status == "partial":  # stopped by an interrupt: not done
-            self.say(f"{spec.key}: stopped at step {result.get('steps', 0):,}, checkpoint saved")
+        status = result.status
+        if status == Status.PARTIAL:  # stopped by an interrupt: not done
+            self.say(f"{spec.key}: stopped at step {result.steps or 0:,}, checkpoint saved")
             self._refresh()
             return
         self.remaining_steps.pop(spec.key, None)
         self.done += 1
-        self.failed += status == "failed"
-        score = result.get("score")
-        shown = (f"score {score:.1f}" if isinstance(score, float)
-                 else result.get("reason") or result.get("error", ""))  # a diverged run says why
-        self.say(f"[{self.done}/{self.total}] {spec.key}: {status} {shown}")
+        self.failed += status == Status.FAILED
+        self.say(f"[{self.done}/{self.total}] {spec.key}: {status} {result.shown}")  # a diverged run says why
         self._refresh()
 
     def summary(self) -> str:
@@ -74,10 +74,6 @@ class GridDisplay:
                 f"{rate:,.0f} env steps/s | ETA {eta} | elapsed {(time.time() - self.started) / 60:.1f} min")
 
     def _render(self):
-        from rich.console import Group
-        from rich.table import Table
-        from rich.text import Text
-
         table = Table()
         for column in ("run in flight", "step", "steps/s", "recent return"):
             table.add_column(column)

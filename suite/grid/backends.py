@@ -35,13 +35,13 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from algorithms.threads import one_thread, pin_one_thread
-
-from .errors import SuiteError
-from .faults import failpoint
-from .plan import RunSpec
-from .runner import execute_group, failure_record, record_failure, run_note
-from .status import run_state
-from .store import CHECKPOINT, RESULT, RunRecord, atomic_write_bytes, atomic_write_json, make_dirs
+from suite.errors import SuiteError
+from suite.grid.plan import RunSpec
+from suite.grid.runner import execute_group, record_failure
+from suite.records.faults import failpoint
+from suite.records.files import CHECKPOINT, RESULT, atomic_write_bytes, atomic_write_json, make_dirs
+from suite.records.result import RunResult, Status
+from suite.records.state import RunState, run_state
 
 LOCK = "run.lock"
 BACKENDS = ("local", "ray")
@@ -50,26 +50,26 @@ RETRIES = 2  # a group whose worker process died is trained again this many time
 FATAL_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.ENOTDIR)
 
 
-def note(spec: RunSpec, status: str, error: str, **extra) -> dict[str, Any]:
+def note(spec: RunSpec, status: Status, error: str, os_error: bool = False) -> RunResult:
     """A result that is not a record: a run busy elsewhere, a worker that died, an OS error."""
-    return run_note(spec, status, error, trained=False, **extra)
+    return RunResult.note(spec.result_identity, status, error, os_error)
 
 
-def claim(spec: RunSpec, runs_dir: str | Path) -> tuple[FileLock | None, dict[str, Any] | None]:
-    """Take a run's lock: (lock, None) to train it; (None, result) for a run locked by another
-    process ("busy") or final already (finished by another process meanwhile)."""
-    path = Path(runs_dir) / spec.key
-    make_dirs(path)
+def claim(spec: RunSpec, runs_dir: str | Path) -> tuple[FileLock | None, RunResult | RunState]:
+    """Take a run's lock and read its state under it, once: (lock, state) to train it; (None,
+    result) for a run locked by another process ("busy") or final already (finished by another
+    process meanwhile)."""
+    path = make_dirs(spec.record(runs_dir).path)
     lock = FileLock(path / LOCK)
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        return None, note(spec, "busy", "being trained by another suite process")
+        return None, note(spec, Status.BUSY, "being trained by another suite process")
     state = run_state(path)
     if state.final:
         lock.release()
-        return None, {**state.result, "trained": False}
-    return lock, None
+        return None, state.result.with_trained(False)
+    return lock, state
 
 
 def os_error_text(err: OSError) -> str:
@@ -78,40 +78,42 @@ def os_error_text(err: OSError) -> str:
 
 
 def run_group_locked(specs: list[RunSpec], runs_dir: str, checkpoint_every: int, on_row=None,
-                     should_stop=None) -> list[dict[str, Any]]:
+                     should_stop=None) -> list[RunResult]:
     """Train runs together (runner.execute_group) while holding each one's lock. A run locked
     by another process is left to it; an exception becomes a failed record for every run
     of the group that had not finished; an OS error that no retry mends (a full disk, a
     read-only directory) becomes a note with `os_error` set, for the driver to stop on."""
-    results: dict[str, dict[str, Any]] = {}
-    locks, todo = [], []
+    results: dict[str, RunResult] = {}
+    locks, todo, states = [], [], []
     try:
         for spec in specs:
-            lock, done = claim(spec, runs_dir)
+            lock, found = claim(spec, runs_dir)
             if lock is None:
-                results[spec.key] = done
+                results[spec.key] = found
             else:
                 locks.append(lock)
                 todo.append(spec)
+                states.append(found)
         if todo:
             try:
-                trained = execute_group(todo, runs_dir, checkpoint_every, on_row=on_row, should_stop=should_stop)
+                trained = execute_group(todo, runs_dir, checkpoint_every, on_row=on_row, should_stop=should_stop,
+                                        states=states)
                 for spec, result in zip(todo, trained, strict=True):
-                    results[spec.key] = {**result, "trained": True}
+                    results[spec.key] = result.with_trained(True)
             except Exception as err:  # the grid goes on; the failure is recorded with its traceback
                 if isinstance(err, OSError) and err.errno in FATAL_ERRNOS:
                     raise
                 trace = traceback.format_exc()
                 for spec in todo:
-                    record = RunRecord(Path(runs_dir) / spec.key)
-                    results[spec.key] = {**record_failure(spec, record, err, trace), "trained": True}
+                    record = spec.record(runs_dir)
+                    results[spec.key] = record_failure(spec, record, err, trace).with_trained(True)
     except OSError as err:
         if err.errno not in FATAL_ERRNOS:
             raise
         for spec in specs:
-            results.setdefault(spec.key, note(spec, "failed", os_error_text(err), os_error=True))
+            results.setdefault(spec.key, note(spec, Status.FAILED, os_error_text(err), os_error=True))
         for spec in todo:  # a run stopped by the error is not done
-            results[spec.key] = note(spec, "failed", os_error_text(err), os_error=True)
+            results[spec.key] = note(spec, Status.FAILED, os_error_text(err), os_error=True)
     finally:
         for lock in locks:
             lock.release()
@@ -160,7 +162,7 @@ def _worker(tag: int, group: list[RunSpec], runs_dir: str, checkpoint_every: int
     try:
         results = run_group_locked(group, runs_dir, checkpoint_every, on_row=on_row, should_stop=stop_event.is_set)
     except BaseException as err:  # raised outside the runs' own guard
-        results = [note(spec, "failed", f"{type(err).__name__}: {err}") for spec in group]
+        results = [note(spec, Status.FAILED, f"{type(err).__name__}: {err}") for spec in group]
     queue.put(("done", tag, results))
 
 
@@ -225,12 +227,12 @@ def run_pool(groups, runs_dir, checkpoint_every, workers, view, finished, stop) 
                 lost = _lost(process.exitcode)
                 retry = attempts[tag] <= RETRIES and not stop.is_set()
                 for spec in group:
-                    record = RunRecord(Path(runs_dir) / spec.key)
+                    record = spec.record(runs_dir)
                     result = record_failure(spec, record, RuntimeError(lost), "")
                     if retry:
                         view.start(spec)
                     else:
-                        finished(spec, {**result, "trained": True})
+                        finished(spec, result.with_trained(True))
                 if retry:
                     view.say(f"{lost}; its {len(group)} run(s) retried from their checkpoints "
                              f"(attempt {attempts[tag] + 1} of {RETRIES + 1})")
@@ -269,9 +271,9 @@ def _ray_task(specs: list[RunSpec], files: dict[str, dict[str, bytes]], checkpoi
         try:
             results = execute_group(specs, scratch, checkpoint_every)
         except Exception as err:
-            results = [failure_record(spec, err, traceback.format_exc()) for spec in specs]
+            results = [RunResult.failed(spec.result_identity, err, traceback.format_exc()) for spec in specs]
             for path, result in zip(paths, results, strict=True):
-                atomic_write_json(path / RESULT, result)
+                atomic_write_json(path / RESULT, result.to_record())
         return [(result, _read_files(path)) for result, path in zip(results, paths, strict=True)]
 
 
@@ -318,7 +320,7 @@ def run_ray(groups, runs_dir, checkpoint_every, ray_address, view, finished, sto
                 locks[spec.key] = lock
                 claimed.append(spec)
             if claimed:
-                files = {spec.key: _read_files(runs_dir / spec.key) for spec in claimed}
+                files = {spec.key: _read_files(spec.record(runs_dir).path) for spec in claimed}
                 refs[task.remote(claimed, files, checkpoint_every)] = claimed
                 for spec in claimed:
                     view.start(spec)
@@ -334,14 +336,14 @@ def run_ray(groups, runs_dir, checkpoint_every, ray_address, view, finished, sto
                     outputs = ray.get(ref)
                 except Exception as err:  # the task failed beyond its retries
                     trace = traceback.format_exc()
-                    outputs = [(failure_record(spec, err, trace), None) for spec in claimed]
+                    outputs = [(RunResult.failed(spec.result_identity, err, trace), None) for spec in claimed]
                 for spec, (result, files) in zip(claimed, outputs, strict=True):
                     if files is None:
-                        atomic_write_json(runs_dir / spec.key / RESULT, result)
+                        atomic_write_json(spec.record(runs_dir).file(RESULT), result.to_record())
                     else:
-                        _write_files(runs_dir / spec.key, files)
+                        _write_files(spec.record(runs_dir).path, files)
                     locks.pop(spec.key).release()
-                    finished(spec, {**result, "trained": True})
+                    finished(spec, result.with_trained(True))
     finally:
         for lock in locks.values():
             lock.release()

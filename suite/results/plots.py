@@ -3,14 +3,19 @@ rliable interval estimates, and performance profiles. Deterministic for the same
 
 from __future__ import annotations
 
+import io
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .store import EPISODES, atomic_write_bytes, read_csv
+from algorithms import make_arm
+from suite.paper import FIGURE3, TABLE1, distinct_arms
+from suite.records.files import EPISODES, atomic_write_bytes, read_csv
+from suite.records.result import Status
+from suite.results.stats import STATS_SEED, interval
 
 CURVE_POINTS = 50
-BAND_REPS = 1000
 
 
 def _figure():
@@ -25,7 +30,6 @@ def _figure():
 
 def _save(fig, path: Path) -> None:
     """`path` as a 150-dpi PNG, and the same figure as SVG beside it (for papers)."""
-    import io
 
     for suffix, metadata, options in ((".png", {"Software": None}, {"dpi": 150}),
                                       (".svg", {"Date": None, "Creator": None}, {})):
@@ -54,9 +58,6 @@ def arm_colors(names) -> dict[str, tuple]:
     """One colour per arm in every figure: Figure 3's arms first, then Table 1's, in a fixed
     order (a setting in both, Figure 3's PPO (Clip) = Table 1's eps = 0.2, keeps one colour),
     other names after them in sorted order. tab20's ten full hues come before its light ones."""
-    from algorithms import make_arm
-
-    from .presets import FIGURE3, TABLE1, distinct_arms
 
     plt = _figure()
     order = [make_arm(spec).config_hash for spec in distinct_arms(FIGURE3, TABLE1)]
@@ -67,22 +68,25 @@ def arm_colors(names) -> dict[str, tuple]:
     return {name: cmap((2 * index[name]) % 20 + (index[name] // 10) % 2) for name in names}
 
 
-def bootstrap_band(curves: np.ndarray, reps: int = BAND_REPS, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """95% percentile interval of the mean curve over seeds ([S, P] -> two [P]), from
-    resampling the S seeds with replacement; a fixed seed, so figures are reproducible."""
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(curves), (reps, len(curves)))
-    means = np.nanmean(curves[picks], axis=1)
-    return np.nanpercentile(means, 2.5, axis=0), np.nanpercentile(means, 97.5, axis=0)
+def bootstrap_band(curves: np.ndarray, seed: int = STATS_SEED) -> tuple[np.ndarray, np.ndarray]:
+    """95% interval of the mean curve over seeds at each point ([S, P] -> two [P]): the seeds
+    resampled at each point (stats.interval, the points as strata); a fixed seed, so figures
+    are reproducible. A point no seed reached stays NaN."""
+    def mean_curve(x):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a point every resampled seed lacks
+            return np.nanmean(x, axis=0)
+
+    _, low, high = interval(curves, mean_curve, seed=seed)
+    return low, high
 
 
 def learning_curves(frame, path: Path, label: str = "arm_label", title: str = "") -> None:
     """One panel per task; per arm (column `label`) the mean over seeds of the training-
     episode return, binned over env steps, with a bootstrap 95% band over seeds."""
-    import warnings
 
     plt = _figure()
-    done = frame[frame["status"] == "complete"]
+    done = frame[frame["status"] == Status.COMPLETE]
     tasks = sorted(done["task"].unique())
     cols = min(4, len(tasks))
     rows = int(np.ceil(len(tasks) / cols))

@@ -8,9 +8,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .errors import SuiteError
-from .store import atomic_write_text, load_runs
-from .tracking import wandb_mode
+from suite.errors import SuiteError
+from suite.grid.tracking import wandb_mode
+from suite.records.files import atomic_write_text
+from suite.records.result import Status
+from suite.results.readers import load_runs
 
 METRICS = ("episode_return", "approx_kl", "entropy")
 
@@ -24,9 +26,9 @@ def build_report(project: str, entity: str, runs_dir: str | Path, leaderboard: s
         raise SuiteError("the report needs wandb-workspaces: pip install -e '.[wandb]'") from None
     runs = load_runs(runs_dir)
     if not runs.empty:
-        for r in runs[runs["status"] == "damaged"].itertuples():  # left out, by name
+        for r in runs[runs["status"] == Status.DAMAGED].itertuples():  # left out, by name
             print(f"left out (damaged): {r.path}: {r.reason}", file=sys.stderr)
-    runs = runs[runs["status"].isin(["complete", "diverged"])] if not runs.empty else runs
+    runs = runs[runs["status"].isin([Status.COMPLETE, Status.DIVERGED])] if not runs.empty else runs
     if runs.empty:
         raise SuiteError(f"no finished runs under {runs_dir}")
     tasks = sorted(runs["task"].dropna().unique())

@@ -29,11 +29,16 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from .errors import SuiteError
-from .plan import DEFAULT_GROUP_SIZE, RunSpec
-from .status import find_runs
-from .store import CONFIG, EPISODES, PROGRESS, environment_info, read_csv
-from .store import WALL_CLOCK_COLUMNS as WALL_CLOCK
+import pandas as pd
+
+from algorithms import RECORD_NAMES, ConfigError, make_arm
+from algorithms.config import config_dict
+from suite.errors import SuiteError
+from suite.grid.plan import DEFAULT_GROUP_SIZE, RunSpec
+from suite.grid.runner import execute_group, modules_named
+from suite.records.files import CONFIG, EPISODES, PROGRESS, environment_info, read_csv
+from suite.records.files import WALL_CLOCK_COLUMNS as WALL_CLOCK
+from suite.records.state import find_runs
 
 STATES = ("identical", "differs", "another CPU class", "not checked")
 
@@ -50,10 +55,6 @@ def _same_cpu(recorded: dict, here: dict) -> bool:
 def _spec_of(path: Path, config: dict, allow_import: tuple[str, ...] = ()) -> tuple[RunSpec | None, str]:
     """The run as today's code resolves it from its record's data, or (None, why not). A
     module the record names is imported only if it is in `allow_import`."""
-    from algorithms import RECORD_NAMES, ConfigError, make_arm
-    from algorithms.config import config_dict
-
-    from .runner import modules_named
 
     task, label = str(config.get("task", "")), str(config.get("arm_label", ""))
     refused = [m for m in modules_named(config) if m not in allow_import]
@@ -101,9 +102,6 @@ def verify(runs_dir: str | Path = "runs", rows: int = 1, tasks: list[str] | None
            group_size: int = DEFAULT_GROUP_SIZE, allow_import: tuple[str, ...] = ()):
     """Verify every run directory under `runs_dir` (of `tasks`, if given) over its first
     `rows` progress rows. Returns a DataFrame: key, state, detail."""
-    import pandas as pd
-
-    from .runner import execute_group
 
     if rows < 1:
         raise SuiteError(f"rows {rows} must be >= 1")

@@ -1,8 +1,18 @@
-"""rliable statistics over normalized (runs x tasks) score arrays, reproducible.
+"""Every interval the suite shows, through one bootstrap: rliable's stratified bootstrap
+(runs resampled within each task, or within each cell), REPS resamples, 95% percentile
+intervals, a fixed seed recorded with the output. rliable takes a RandomState for interval
+estimates but draws from numpy's global RNG in places (performance profiles), so both are
+seeded before each call.
 
-Every bootstrap uses a fixed seed, recorded with the output: rliable takes a RandomState
-for interval estimates but draws from numpy's global RNG in places (performance
-profiles), so both are seeded before each call.
+- `interval`: a statistic of one array [runs, strata] (or of per-stratum arrays of unequal
+  length) with its interval: a table's mean normalized score, a task's mean score, a toggle's
+  mean paired difference, a learning curve's band;
+- `resamples`: the resampled arrays themselves, for statistics of several settings at once
+  (ranks, rank correlations: suite/results/ranking.py);
+- `aggregates`, `improvement_probabilities`, `performance_profiles`: rliable's own.
+
+rliable is slow to import (it loads arch and statsmodels: `python -X importtime`), so `_rliable`
+imports it on first use, the one import of it, rather than when `suite` is imported.
 """
 
 from __future__ import annotations
@@ -11,9 +21,10 @@ import contextlib
 import warnings
 
 import numpy as np
+import pandas as pd
 
 STATS_SEED = 0
-REPS = 2000
+REPS = 2000  # resamples of every interval: our choice (rliable's get_interval_estimates defaults to 50,000)
 AGGREGATES = ("median", "iqm", "mean", "optimality_gap")
 
 
@@ -35,6 +46,25 @@ def score_matrices(frame, label: str = "arm_label") -> tuple[dict[str, np.ndarra
     return matrices, excluded
 
 
+def _rliable():
+    """rliable's (library, metrics), imported on first use."""
+    from rliable import library, metrics
+
+    return library, metrics
+
+
+def differences_of_aggregates(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """IQM(x) - IQM(y) and mean(x) - mean(y) of two [runs, tasks] score matrices."""
+    _, metrics = _rliable()
+    return np.array([metrics.aggregate_iqm(x) - metrics.aggregate_iqm(y),
+                     metrics.aggregate_mean(x) - metrics.aggregate_mean(y)])
+
+
+def probability_of_improvement(x: np.ndarray, y: np.ndarray) -> float:
+    """P(X > Y) of two [runs, tasks] score matrices (rliable: Mann-Whitney per task, averaged)."""
+    return _rliable()[1].probability_of_improvement(x, y)
+
+
 def _seed(seed: int) -> np.random.RandomState:
     np.random.seed(seed)
     return np.random.RandomState(seed)
@@ -48,11 +78,38 @@ def _quiet():
         yield
 
 
+def interval(data: np.ndarray | list[np.ndarray], statistic=None, reps: int = REPS, seed: int = STATS_SEED
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(point, low, high) of `statistic` (default: the mean of every value) of `data`, a
+    [runs, strata, ...] array whose runs are resampled within each stratum, or a list of
+    arrays [runs_k, ...] resampled independently (strata of unequal size). Each of the three
+    has the statistic's shape. The 95% percentile interval of rliable's stratified bootstrap."""
+    rly, _ = _rliable()
+
+    if statistic is None:
+        def statistic(*arrays):
+            return np.mean(np.concatenate([np.ravel(a) for a in arrays]))
+    scores = [np.asarray(a, dtype=float) for a in data] if isinstance(data, list) else np.asarray(data, dtype=float)
+    with _quiet():
+        points, intervals = rly.get_interval_estimates({"x": scores}, statistic, reps=reps, random_state=_seed(seed))
+    point = np.asarray(points["x"])
+    bounds = np.asarray(intervals["x"]).reshape(2, *point.shape)
+    return point, bounds[0], bounds[1]
+
+
+def resamples(data: np.ndarray, reps: int = REPS, seed: int = STATS_SEED) -> np.ndarray:
+    """[reps, runs, strata]: rliable's stratified bootstrap of `data` [runs, strata], each
+    stratum's runs drawn with replacement."""
+    rly, _ = _rliable()
+
+    with _quiet():
+        boot = rly.StratifiedBootstrap(np.asarray(data, dtype=float), random_state=_seed(seed))
+        return np.stack([positional[0] for positional, _ in boot.bootstrap(reps)])
+
+
 def aggregates(matrices: dict[str, np.ndarray], seed: int = STATS_SEED, reps: int = REPS):
     """Median, IQM, mean, optimality gap per arm, with stratified-bootstrap 95% CIs."""
-    import pandas as pd
-    from rliable import library as rly
-    from rliable import metrics
+    rly, metrics = _rliable()
 
     def func(x):
         return np.array([metrics.aggregate_median(x), metrics.aggregate_iqm(x), metrics.aggregate_mean(x),
@@ -72,9 +129,7 @@ def improvement_probabilities(matrices: dict[str, np.ndarray], seed: int = STATS
                               against: str | None = None):
     """P(X > Y) for every ordered pair of arms (or, with `against`, every arm X against that
     one), with 95% CIs."""
-    import pandas as pd
-    from rliable import library as rly
-    from rliable import metrics
+    rly, metrics = _rliable()
 
     arms = list(matrices)
     pairs = [(x, y) for x in arms for y in arms if x != y and (against is None or y == against)]
@@ -96,7 +151,7 @@ def improvement_probabilities(matrices: dict[str, np.ndarray], seed: int = STATS
 def performance_profiles(matrices: dict[str, np.ndarray], taus: np.ndarray, seed: int = STATS_SEED,
                          reps: int = REPS):
     """Fraction of runs with normalized score > tau, per arm, with CIs: (points, intervals)."""
-    from rliable import library as rly
+    rly, _ = _rliable()
 
     _seed(seed)
     return rly.create_performance_profile(matrices, taus, reps=reps)

@@ -8,8 +8,9 @@ pairs of normalized(on) - normalized(off), with a 95% percentile bootstrap CI ov
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from .tables import BOOTSTRAP_REPS
+from suite.results.stats import STATS_SEED, interval
 
 
 def toggle_states(overrides: dict) -> dict[str, bool]:
@@ -40,14 +41,11 @@ def paired_differences(frame) -> dict[str, list[float]]:
     return diffs
 
 
-def toggle_effects(frame, seed: int = 0):
-    import pandas as pd
-
+def toggle_effects(frame, seed: int = STATS_SEED):
+    """Per toggle, the mean paired difference with its 95% interval (pairs resampled: stats.interval)."""
     rows = []
     for name, values in sorted(paired_differences(frame).items()):
-        values = np.asarray(values)
-        rng = np.random.default_rng(seed)
-        means = values[rng.integers(0, len(values), (BOOTSTRAP_REPS, len(values)))].mean(axis=1)
-        rows.append({"toggle": name, "pairs": len(values), "effect": float(values.mean()),
-                     "ci_low": float(np.percentile(means, 2.5)), "ci_high": float(np.percentile(means, 97.5))})
+        effect, low, high = interval(np.asarray(values)[:, None], seed=seed)
+        rows.append({"toggle": name, "pairs": len(values), "effect": float(effect), "ci_low": float(low),
+                     "ci_high": float(high)})
     return pd.DataFrame(rows)
