@@ -208,14 +208,8 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
     next_raw = np.empty((M, E, obs_dim), dtype=np.float64)
     final_raw: list[list[tuple[int, int, np.ndarray]]] = [[] for _ in range(M)]
     episodes: list[list[Episode]] = [[] for _ in range(M)]
-    obs_norms = [c.obs_normalizer for c in collectors]
-    scalers = [c.reward_scaler for c in collectors]
-    o_mean, o_var = np.stack([n.rms.mean for n in obs_norms]), np.stack([n.rms.var for n in obs_norms])
-    o_count = np.array([n.rms.count for n in obs_norms])
-    r_returns = np.stack([sc.returns for sc in scalers])
-    r_mean, r_var = np.array([sc.rms.mean for sc in scalers]), np.array([sc.rms.var for sc in scalers])
-    r_count = np.array([sc.rms.count for sc in scalers])
-    obs_norm, scaler = obs_norms[0], scalers[0]
+    (o_mean, o_var, o_count), (r_returns, r_mean, r_var, r_count) = _stacked_statistics(collectors)
+    obs_norm, scaler = first.obs_normalizer, first.reward_scaler
     per_batch = obs_norm.enabled and cfg.obs_norm_update == "batch"
     raw_buf = np.empty((M, T, E, obs_dim), dtype=np.float64) if per_batch else None
     raw = np.stack([c.raw_obs for c in collectors])
@@ -265,7 +259,34 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
         obs_buf = standardize(raw_buf, o_mean[:, None, None], o_var[:, None, None], obs_norm.clip,
                               obs_norm.eps, obs_norm.std_floor)
         obs = standardize(next_raw, o_mean[:, None], o_var[:, None], obs_norm.clip, obs_norm.eps, obs_norm.std_floor)
+    _write_back(collectors, (o_mean, o_var, o_count), (r_returns, r_mean, r_var, r_count), obs, next_raw)
     results = []
+    for m, c in enumerate(collectors):
+        final_obs = [(t, i, c.obs_normalizer(o)) for t, i, o in final_raw[m]]
+        batch = RawBatch(obs_buf[m], act_buf[m], rew_buf[m], term_buf[m], trunc_buf[m], c.obs.copy(), final_obs,
+                         *((acted_buf[m], acted_last[m].copy()) if per_batch else ()))
+        results.append((batch, episodes[m]))
+    return results
+
+
+def _stacked_statistics(collectors: list[RolloutCollector]):
+    """The members' observation statistics (mean, var, count) and reward-scaling state
+    (returns, mean, var, count), stacked along a leading member axis."""
+    obs_norms = [c.obs_normalizer for c in collectors]
+    scalers = [c.reward_scaler for c in collectors]
+    o_mean, o_var = np.stack([n.rms.mean for n in obs_norms]), np.stack([n.rms.var for n in obs_norms])
+    o_count = np.array([n.rms.count for n in obs_norms])
+    r_returns = np.stack([sc.returns for sc in scalers])
+    r_mean, r_var = np.array([sc.rms.mean for sc in scalers]), np.array([sc.rms.var for sc in scalers])
+    r_count = np.array([sc.rms.count for sc in scalers])
+    return (o_mean, o_var, o_count), (r_returns, r_mean, r_var, r_count)
+
+
+def _write_back(collectors: list[RolloutCollector], obs_stats, reward_stats, obs: np.ndarray,
+                raw: np.ndarray) -> None:
+    """Each member's statistics, reward-scaling state and current observations, from the
+    stacked arrays back into its collector."""
+    (o_mean, o_var, o_count), (r_returns, r_mean, r_var, r_count) = obs_stats, reward_stats
     for m, c in enumerate(collectors):
         c.obs_normalizer.rms.mean, c.obs_normalizer.rms.var = o_mean[m].copy(), o_var[m].copy()
         c.obs_normalizer.rms.count = float(o_count[m])
@@ -273,12 +294,7 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
         c.reward_scaler.rms.mean, c.reward_scaler.rms.var = np.array(r_mean[m]), np.array(r_var[m])
         c.reward_scaler.rms.count = float(r_count[m])
         c.obs = obs[m].copy()
-        c.raw_obs = next_raw[m].copy()
-        final_obs = [(t, i, c.obs_normalizer(o)) for t, i, o in final_raw[m]]
-        batch = RawBatch(obs_buf[m], act_buf[m], rew_buf[m], term_buf[m], trunc_buf[m], c.obs.copy(), final_obs,
-                         *((acted_buf[m], acted_last[m].copy()) if per_batch else ()))
-        results.append((batch, episodes[m]))
-    return results
+        c.raw_obs = raw[m].copy()
 
 
 def evaluate(env: gym.Env, actor, obs_normalizer: ObsNormalizer, episodes: int, seed: int,
