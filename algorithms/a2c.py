@@ -144,7 +144,6 @@ class A2C(GroupUpdate):
                                                  eps=config.rmsprop_eps, foreach=True)
         else:
             self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
-        self.engine: EngineState | None = None  # the numpy state shared with its group, when on the fast path
         # return_norm: running std of the GAE returns (Tianshou's ret_rms: a count of 0 before data)
         self.return_rms = RunningMeanStd((), epsilon=1e-12)
 
@@ -284,20 +283,12 @@ class A2C(GroupUpdate):
         net, i = self.engine.net, self.engine.owners.index(self)
         return GaussianActor([(w[i], b[i, 0]) for w, b in net.pol], net.log_std[i, 0])
 
-    def sync(self) -> None:
-        if self.engine is not None:
-            self.engine.sync()
-
     def state_dict(self) -> dict:
-        if self.engine is not None:
-            self.engine.flush()  # the RMSprop state lives in numpy between checkpoints
+        self.flush_engine()  # the RMSprop state lives in numpy between checkpoints
         state = {"optimizer": self.optimizer.state_dict()}
         if self.config.return_norm:
             state["return_rms"] = self.return_rms.state_dict()
         return state
-
-    def release(self) -> None:
-        release_engine(self)
 
     def load_state_dict(self, state: dict) -> None:
         release_engine(self)

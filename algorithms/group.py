@@ -11,12 +11,29 @@ algorithm never sees any of this: it derives from `Algorithm` and writes `update
 from __future__ import annotations
 
 from .base import Algorithm, Batch
+from .bridge import EngineState, release_engine
 from .config import UPDATE, group_values
 from .rollout import RawBatch
 
 
 class GroupUpdate(Algorithm):
-    """An algorithm with a stacked update for several members at once."""
+    """An algorithm with a stacked update for several members at once. Its numpy state kept
+    between updates (bridge.EngineState) is `engine`; the torch modules get it back through
+    `sync` (parameters), `flush_engine` (optimizer state, before a checkpoint reads it) and
+    `release` (everything, before torch-side writes)."""
+
+    engine: EngineState | None = None  # set by EngineState while this member is on the fast path
+
+    def sync(self) -> None:
+        if self.engine is not None:
+            self.engine.sync()
+
+    def flush_engine(self) -> None:
+        if self.engine is not None:
+            self.engine.flush()
+
+    def release(self) -> None:
+        release_engine(self)
 
     def has_group_update(self) -> bool:
         """Whether this instance takes the stacked path (a config the engine covers)."""

@@ -83,7 +83,6 @@ class PPO(GroupUpdate):
         # One Adam over both networks, as ppo2 (separate networks, joint loss).
         self.params = [*policy.parameters(), *value_fn.parameters()]
         self.optimizer = torch.optim.Adam(self.params, lr=config.lr, eps=config.adam_eps, foreach=True)
-        self.engine: EngineState | None = None  # the numpy state shared with its group, when on the fast path
         self.beta = config.beta
 
     def clip_eps_at(self, progress: float) -> float:
@@ -164,12 +163,8 @@ class PPO(GroupUpdate):
             self.value_fn(obs), batch.returns[idx], old_values=batch.values[idx], clip_eps=cfg.value_clip_eps)
         return loss + cfg.vf_coef * v_loss, policy_loss, v_loss, ratio
 
-    def release(self) -> None:
-        release_engine(self)
-
     def state_dict(self) -> dict:
-        if self.engine is not None:
-            self.engine.flush()  # the Adam state lives in numpy between checkpoints
+        self.flush_engine()  # the Adam state lives in numpy between checkpoints
         return {"optimizer": self.optimizer.state_dict(), "beta": self.beta}
 
     def load_state_dict(self, state: dict) -> None:
