@@ -33,7 +33,17 @@ from suite.grid.plan import (
 from suite.grid.runner import evaluate
 from suite.grid.speed import SPEED_FILE, estimate, measure_speed, save_speed
 from suite.grid.verify import STATES, verify
-from suite.paper import COMPARISONS, PAPER_STEPS, PAPER_TASKS, PRESETS, TABLE1, paper_table1, resolve_tasks
+from suite.paper import (
+    COMPARISONS,
+    FIGURE3,
+    PAPER_STEPS,
+    PAPER_TASKS,
+    PRESETS,
+    TABLE1,
+    paper_figure3,
+    paper_table1,
+    resolve_tasks,
+)
 from suite.records.faults import failpoint
 from suite.records.files import atomic_write_text
 from suite.records.state import damaged_runs, run_state
@@ -41,6 +51,7 @@ from suite.results import scores as scores
 from suite.results.compare import compare, compare_markdown
 from suite.results.export import export
 from suite.results.leaderboard import build, comparison_results
+from suite.results.orderings import orderings, orderings_markdown
 from suite.results.ranking import for_comparison
 from suite.results.readers import load_runs, status_table
 from suite.results.report import report
@@ -398,6 +409,8 @@ def cmd_table(args) -> int:
         print(f"{comparison.title}\n\n{comparison_markdown(tables[comparison.name], args.normalize)}\n")
         print(for_comparison(runs, comparison, scores.random_scores(), paper,
                              tasks=list(PAPER_TASKS) if at_paper_budget else None)[1] + "\n")
+        if comparison is FIGURE3 and at_paper_budget:
+            print(orderings_markdown(orderings(runs, paper_figure3()), runs, paper_figure3()) + "\n")
     raw = per_task(frame)
     print(per_task_markdown(raw))
     if args.csv:

@@ -28,11 +28,26 @@ PAPER_STEPS = 1_000_000  # PPO paper, section 6.1: 1M timesteps per run
 PAPER_SEEDS = 3  # PPO paper, section 6.1: 3 random seeds per task
 SCORE_EPISODES = 100  # PPO paper, section 6.1: a run's score is the mean of its last 100 training episodes
 PAPER_TABLE1_FILE = DATA / "paper_table1.json"  # the paper's Table 1 (average normalized score per setting)
+PUBLISHED_FILE = DATA / "published_1m.json"  # published 1M-step results, each with its env version, seeds, metric
+FIGURE3_SOURCE = "PPO paper, Figure 3"  # published_1m.json's entries read off the paper's own plots
 
 
 def paper_table1() -> dict[str, float]:
     """The paper's Table 1: each setting's average normalized score."""
     return dict(json.loads(PAPER_TABLE1_FILE.read_text())["settings"])
+
+
+def paper_figure3() -> dict[str, dict[str, float]]:
+    """The paper's Figure 3 at 1M steps, {row: {task id (-v5): value}}, as far as anyone has
+    transcribed it: the final values read off its plots in Tianshou's examples/mujoco/README.md
+    (approximate, -v1 tasks), for PPO (Clip), TRPO, A2C and A2C + Trust Region. Nobody has
+    transcribed its CEM and Vanilla PG curves, so they are absent."""
+    found: dict[str, dict[str, float]] = {}
+    for entry in json.loads(PUBLISHED_FILE.read_text())["entries"]:
+        if entry["source"].startswith(FIGURE3_SOURCE):
+            found[entry["row"]] = {_SHORT[name.lower()]: float(value[0])
+                                   for name, value in entry["scores"].items() if value is not None}
+    return found
 
 PAPER_TASKS = (
     "HalfCheetah-v5",

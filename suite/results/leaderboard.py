@@ -19,14 +19,15 @@ import numpy as np
 from suite.errors import SuiteError
 from suite.paper import (
     COMPARISONS,
-    DATA,
     FIGURE3,
     PAPER_SEEDS,
     PAPER_STEPS,
     PRESETS,
+    PUBLISHED_FILE,
     TABLE1,
     TABLE1_PPO1,
     Comparison,
+    paper_figure3,
     paper_table1,
 )
 from suite.records.files import atomic_write_text, make_dirs
@@ -34,6 +35,7 @@ from suite.records.result import Status
 from suite.results import plots as plots
 from suite.results import scores as scores
 from suite.results.ablation import paired_differences, toggle_effects
+from suite.results.orderings import orderings, orderings_markdown
 from suite.results.ranking import Scores, for_comparison, profile_differences
 from suite.results.readers import load_runs
 from suite.results.scores import normalize, run_table
@@ -70,7 +72,6 @@ PPO1_NOTE = (
     "clipping at 0.2 on unscaled returns, Adam eps 1e-8), which d9f194f replaced because its value clipping "
     "\"was severely degrading performance on mujoco\" (openai/baselines issue 118). Which code produced the "
     "paper's Table 1 is not stated anywhere.")
-PUBLISHED_FILE = DATA / "published_1m.json"
 
 
 def results(runs_dir: str | Path, mode: str = "paper", budget: int | None = None):
@@ -185,6 +186,9 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
                   f"of {plots.CURVE_POINTS} step bins); the band is a bootstrap 95% confidence interval of that "
                   f"mean over seeds ({REPS} resamples). Also as SVG: `{Path(name).with_suffix('.svg')}`.",
                   "", *_published_section(runs, at_paper_budget)]
+        if at_paper_budget:
+            parts += ["### Which of the paper's Figure 3 orderings reproduce", "",
+                      orderings_markdown(orderings(runs, paper_figure3(), seed=seed), runs, paper_figure3()), ""]
     parts += _extras_section(frame, comparison, tops, mode)
     parts += _rliable_section(runs, comparison, mode, seed, out)
     return parts

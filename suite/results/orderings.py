@@ -1,0 +1,135 @@
+"""Which of the paper's Figure 3 orderings reproduce, task by task.
+
+The paper gives Figure 3 as curves only. Its final values at 1M steps have been read off the
+plots for four of its six algorithms (suite.paper.paper_figure3: PPO (Clip), TRPO, A2C, A2C +
+Trust Region; approximate, -v1 tasks). For each task and each pair of those rows the paper
+puts one above the other (or level); ours is the difference of the two rows' mean raw scores
+(last-100-episode mean per run) with its 95% interval, each row's seeds resampled on their
+own (stats.interval, the one bootstrap). The verdict on a pair:
+
+- "reproduces": our interval lies on the paper's side of 0;
+- "reversed": it lies on the other side;
+- "same side, not resolved" / "other side, not resolved": the interval holds 0;
+- where the paper's two values are level (InvertedPendulum, every row ~1000): "level in both"
+  when our interval holds 0, else "we separate them".
+
+Raw scores, not normalized ones: an ordering within one task does not depend on the
+normalization, and raw scores stand beside the paper's read-off values. Values read off a
+plot by eye carry their own error; a pair the paper separates by a few percent is a weak
+claim to test, and each row shows the paper's gap so a reader can judge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from suite.results.stats import REPS, STATS_SEED, interval
+from suite.results.tables import markdown_table
+
+REPRODUCES, REVERSED = "reproduces", "reversed"
+SAME_SIDE, OTHER_SIDE = "same side, not resolved", "other side, not resolved"
+LEVEL, SEPARATED = "level in both", "we separate them"
+VERDICTS = (REPRODUCES, SAME_SIDE, OTHER_SIDE, REVERSED, LEVEL, SEPARATED)
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """One pair of rows on one task: `upper` is the row the paper puts higher (or the first
+    of the comparison's order, where the paper has them level)."""
+
+    task: str
+    upper: str
+    lower: str
+    paper_gap: float  # the paper's upper - lower (>= 0)
+    difference: float  # ours: mean score of upper - mean score of lower
+    low: float
+    high: float
+    seeds: tuple[int, int]  # scored runs of (upper, lower)
+
+    @property
+    def verdict(self) -> str:
+        resolved_up, resolved_down = self.low > 0, self.high < 0
+        if self.paper_gap == 0:
+            return SEPARATED if resolved_up or resolved_down else LEVEL
+        if resolved_up:
+            return REPRODUCES
+        if resolved_down:
+            return REVERSED
+        return SAME_SIDE if self.difference >= 0 else OTHER_SIDE
+
+
+def _difference(upper: np.ndarray, lower: np.ndarray) -> float:
+    return float(np.mean(upper) - np.mean(lower))
+
+
+def orderings(runs, paper: dict[str, dict[str, float]], min_seeds: int = 2, reps: int = REPS,
+              seed: int = STATS_SEED) -> list[Ordering]:
+    """Every (task, pair of rows) where the paper has both values and each row has at least
+    `min_seeds` scored runs. `runs` holds a comparison's runs (`row`, `task`, `score`;
+    tables.in_comparison); `paper` is {row: {task: value}} (suite.paper.paper_figure3)."""
+    scored = runs[runs["score"].notna()]
+    order = list(dict.fromkeys(runs["row"]))
+    found = []
+    for task in sorted(scored["task"].unique()):
+        here = scored[scored["task"] == task]
+        values = {row: here.loc[here["row"] == row, "score"].to_numpy(dtype=float) for row in order}
+        rows = [row for row in order if task in paper.get(row, {}) and len(values[row]) >= min_seeds]
+        for a, b in combinations(rows, 2):
+            upper, lower = (a, b) if paper[a][task] >= paper[b][task] else (b, a)
+            point, low, high = interval([values[upper][:, None], values[lower][:, None]], _difference,
+                                        reps=reps, seed=seed)
+            found.append(Ordering(task, upper, lower, paper[upper][task] - paper[lower][task], float(point),
+                                  float(low), float(high), (len(values[upper]), len(values[lower]))))
+    return found
+
+
+def order_string(values: dict[str, float]) -> str:
+    """'A > B > C' from {row: value}, highest first; level values joined by '='."""
+    ranked = sorted(values.items(), key=lambda kv: -kv[1])
+    text = ranked[0][0] if ranked else ""
+    for (_, before), (name, value) in zip(ranked, ranked[1:], strict=False):
+        text += (" = " if value == before else " > ") + name
+    return text
+
+
+def orderings_markdown(found: list[Ordering], runs, paper: dict[str, dict[str, float]]) -> str:
+    """Per task the paper's order and ours, then every pair with its verdict, then the counts."""
+    if not found:
+        return ("Which of the paper's orderings reproduce: shown once two rows with transcribed paper values "
+                "have at least 2 scored runs on a task.")
+    scored = runs[runs["score"].notna()]
+    lines = ["Per task, the paper's order of the rows it has values for (read off its plots) and ours (mean "
+             "last-100 score over seeds) of the same rows:", ""]
+    task_rows = []
+    for task in dict.fromkeys(o.task for o in found):
+        rows = list(dict.fromkeys([o.upper for o in found if o.task == task] + [o.lower for o in found
+                                                                               if o.task == task]))
+        means = {row: float(scored.loc[(scored["task"] == task) & (scored["row"] == row), "score"].mean())
+                 for row in rows}
+        task_rows.append([task, order_string({row: paper[row][task] for row in rows}), order_string(means)])
+    lines += [markdown_table(["task", "paper (-v1, approximate)", "ours"], task_rows), ""]
+    pair_rows = [[o.task, f"{o.upper} vs {o.lower}", f"{o.paper_gap:+g}",
+                  f"{o.difference:+.1f} [{o.low:+.1f}, {o.high:+.1f}]", f"{o.seeds[0]}, {o.seeds[1]}", o.verdict]
+                 for o in found]
+    lines += ["Every pair: the paper's gap (upper - lower, as read off its plot), ours with its 95% bootstrap "
+              f"interval ({REPS} resamples, each row's seeds resampled on their own), the runs behind each side:",
+              "", markdown_table(["task", "pair (paper's upper first)", "paper gap", "ours [95% CI]", "runs",
+                                  "verdict"], pair_rows), ""]
+    counts = {v: sum(1 for o in found if o.verdict == v) for v in VERDICTS}
+    ordered = sum(1 for o in found if o.paper_gap != 0)
+    level = len(found) - ordered
+    seeds = min(min(o.seeds) for o in found)
+    lines.append(f"Of the {_pairs(ordered)} the paper orders: {counts[REPRODUCES]} reproduce"
+                 f"{'s' * (counts[REPRODUCES] == 1)}, {counts[SAME_SIDE]} lean the paper's way without being "
+                 f"resolved, {counts[OTHER_SIDE]} lean the other way without being resolved, {counts[REVERSED]} "
+                 f"reversed. Of the {_pairs(level)} the paper has level: {counts[LEVEL]} level in ours too, "
+                 f"{counts[SEPARATED]} separated. With {seeds} seeds a row's bootstrap knows {seeds} values, so its "
+                 "intervals run narrow: a resolved pair is a strong candidate, not a certainty.")
+    return "\n".join(lines)
+
+
+def _pairs(n: int) -> str:
+    return f"{n} pair" + "s" * (n != 1)
