@@ -40,7 +40,6 @@ from suite.paper import (
     PAPER_TASKS,
     PRESETS,
     TABLE1,
-    paper_figure3,
     paper_table1,
     resolve_tasks,
 )
@@ -51,7 +50,7 @@ from suite.results import scores as scores
 from suite.results.compare import compare, compare_markdown
 from suite.results.export import export
 from suite.results.leaderboard import build, comparison_results
-from suite.results.orderings import orderings, orderings_markdown
+from suite.results.orderings import figure3_orderings
 from suite.results.ranking import for_comparison
 from suite.results.readers import load_runs, status_table
 from suite.results.report import report
@@ -410,7 +409,7 @@ def cmd_table(args) -> int:
         print(for_comparison(runs, comparison, scores.random_scores(), paper,
                              tasks=list(PAPER_TASKS) if at_paper_budget else None)[1] + "\n")
         if comparison is FIGURE3 and at_paper_budget:
-            print(orderings_markdown(orderings(runs, paper_figure3()), runs, paper_figure3()) + "\n")
+            print(figure3_orderings(runs) + "\n")
     raw = per_task(frame)
     print(per_task_markdown(raw))
     if args.csv:

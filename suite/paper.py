@@ -49,6 +49,7 @@ def paper_figure3() -> dict[str, dict[str, float]]:
                                    for name, value in entry["scores"].items() if value is not None}
     return found
 
+
 PAPER_TASKS = (
     "HalfCheetah-v5",
     "Hopper-v5",

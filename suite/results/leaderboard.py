@@ -27,7 +27,6 @@ from suite.paper import (
     TABLE1,
     TABLE1_PPO1,
     Comparison,
-    paper_figure3,
     paper_table1,
 )
 from suite.records.files import atomic_write_text, make_dirs
@@ -35,7 +34,7 @@ from suite.records.result import Status
 from suite.results import plots as plots
 from suite.results import scores as scores
 from suite.results.ablation import paired_differences, toggle_effects
-from suite.results.orderings import orderings, orderings_markdown
+from suite.results.orderings import figure3_orderings
 from suite.results.ranking import Scores, for_comparison, profile_differences
 from suite.results.readers import load_runs
 from suite.results.scores import normalize, run_table
@@ -188,7 +187,7 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
                   "", *_published_section(runs, at_paper_budget)]
         if at_paper_budget:
             parts += ["### Which of the paper's Figure 3 orderings reproduce", "",
-                      orderings_markdown(orderings(runs, paper_figure3(), seed=seed), runs, paper_figure3()), ""]
+                      figure3_orderings(runs, seed), ""]
     parts += _extras_section(frame, comparison, tops, mode)
     parts += _rliable_section(runs, comparison, mode, seed, out)
     return parts

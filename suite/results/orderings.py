@@ -26,6 +26,7 @@ from itertools import combinations
 
 import numpy as np
 
+from suite.paper import paper_figure3
 from suite.results.stats import REPS, STATS_SEED, interval
 from suite.results.tables import markdown_table
 
@@ -129,6 +130,13 @@ def orderings_markdown(found: list[Ordering], runs, paper: dict[str, dict[str, f
                  f"{counts[SEPARATED]} separated. With {seeds} seeds a row's bootstrap knows {seeds} values, so its "
                  "intervals run narrow: a resolved pair is a strong candidate, not a certainty.")
     return "\n".join(lines)
+
+
+def figure3_orderings(runs, seed: int = STATS_SEED) -> str:
+    """The markdown of Figure 3's orderings against the paper's transcribed values: what the
+    leaderboard and `suite table` print."""
+    paper = paper_figure3()
+    return orderings_markdown(orderings(runs, paper, seed=seed), runs, paper)
 
 
 def _pairs(n: int) -> str:
