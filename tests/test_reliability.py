@@ -176,7 +176,7 @@ def test_runs_dir_that_cannot_be_a_directory(tmp_path, capsys, runs_dir_kind):
     ("result.json", b"[1, 2]", "leaderboard"),
     ("result.json", b'{"status": "complete"}', "table"),
     ("episodes.csv.gz", None, "leaderboard"),
-    ("progress.csv.gz", gzip.compress(b"iteration,global_step\n1,2048\n"), "leaderboard"),
+    ("progress.csv.gz", gzip.compress(b"iteration,global_step\n1,2048\n", mtime=0), "leaderboard"),
     ("episodes.csv.gz", b"not gzip at all", "leaderboard"),
 ])
 def test_damaged_runs_are_left_out_by_readers_and_named(tmp_path, capsys, name, content, command):
