@@ -37,13 +37,18 @@ def paper_table1() -> dict[str, float]:
     return dict(json.loads(PAPER_TABLE1_FILE.read_text())["settings"])
 
 
+def published_entries() -> list[dict]:
+    """published_1m.json's entries: a row, its source, env version, seeds, metric and per-task scores."""
+    return json.loads(PUBLISHED_FILE.read_text())["entries"]
+
+
 def paper_figure3() -> dict[str, dict[str, float]]:
     """The paper's Figure 3 at 1M steps, {row: {task id (-v5): value}}, as far as anyone has
     transcribed it: the final values read off its plots in Tianshou's examples/mujoco/README.md
     (approximate, -v1 tasks), for PPO (Clip), TRPO, A2C and A2C + Trust Region. Nobody has
     transcribed its CEM and Vanilla PG curves, so they are absent."""
     found: dict[str, dict[str, float]] = {}
-    for entry in json.loads(PUBLISHED_FILE.read_text())["entries"]:
+    for entry in published_entries():
         if entry["source"].startswith(FIGURE3_SOURCE):
             found[entry["row"]] = {_SHORT[name.lower()]: float(value[0])
                                    for name, value in entry["scores"].items() if value is not None}

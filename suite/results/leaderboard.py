@@ -8,7 +8,6 @@ it never move its numbers; the paper's values stand beside ours only at the pape
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -23,11 +22,11 @@ from suite.paper import (
     PAPER_SEEDS,
     PAPER_STEPS,
     PRESETS,
-    PUBLISHED_FILE,
     TABLE1,
     TABLE1_PPO1,
     Comparison,
     paper_table1,
+    published_entries,
 )
 from suite.records.files import atomic_write_text, make_dirs
 from suite.records.result import Status
@@ -252,7 +251,7 @@ def _published_section(runs, at_paper_budget: bool) -> list[str]:
              "Ours: mean ± sample std over seeds of the last-100-training-episode mean. Published numbers differ "
              "in env version, seeds and metric, all stated: read them as context, not as a race."
              + ("" if at_paper_budget else " (Ours are not at 1M steps here: no published column is shown.)"), ""]
-    published = json.loads(PUBLISHED_FILE.read_text())["entries"] if at_paper_budget else []
+    published = published_entries() if at_paper_budget else []
     for row in dict.fromkeys(ours["arm"]):
         mine = ours[ours["arm"] == row].set_index("task")
         lines = [["**ours**", "-v" + tasks[0].rsplit("-v", 1)[1] if "-v" in tasks[0] else "-",
