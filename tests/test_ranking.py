@@ -12,6 +12,7 @@ from suite.results.ranking import (
     null_rho,
     profile_differences,
     rank_uncertainty,
+    ranking_markdown,
     seeds_needed,
 )
 
@@ -103,3 +104,16 @@ def test_profile_difference_of_a_table_with_itself_is_zero_and_a_shift_shows():
     assert moved.loc["s0", "difference"] == pytest.approx(np.mean(20 / tops), rel=1e-12)
     assert moved.loc["s0", "ci_low"] > 0
     assert moved.loc["s1", "difference"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_comparison_without_an_outlier_speaks_of_all_its_pairs():
+    """Figure 3 has no setting set apart: the text counts every pair and names no 'other' settings;
+    Table 1's text still counts the pairs without its outlier."""
+    r = rank_uncertainty(scores([100, 80, 60, 58], noise=1.0), reps=300, last_fixed=None)
+    text = ranking_markdown(r, None)
+    assert "other than" not in text and "Among the other" not in text
+    assert f"In plain words: {r.resolved} of 6 pairwise differences are resolved." in text
+    assert 0 < r.resolved <= 6
+    fixed = rank_uncertainty(scores([100, 80, 60, 0], noise=1.0), reps=300, last_fixed="s3")
+    text = ranking_markdown(fixed, "s3")
+    assert "among the 3 settings other than 's3'" in text and "Among the other settings" in text

@@ -229,7 +229,7 @@ def ranking_markdown(r: Ranking, exclude_from_pairs: str | None = "No clipping o
             for i, name in enumerate(r.settings)]
     lines += [markdown_table(["setting", "mean", "rank", "P(rank 1)", "P(top 3)", "P(last)"], rows), ""]
     total = len(r.pairs)
-    middle = [p for p in r.pairs if exclude_from_pairs not in (p[0], p[1])]
+    middle = others_pairs(r, exclude_from_pairs)
     middle_resolved = sum(1 for *_, lo, hi in middle if lo > 0 or hi < 0)
     lines.append(f"- Pairwise differences whose 95% interval excludes 0: {r.resolved} of {total}"
                  + (f"; among the {s - 1} settings other than '{exclude_from_pairs}': {middle_resolved} of "
@@ -299,6 +299,12 @@ def profile_differences(a: Scores, b: Scores, reps: int = REPS, seed: int = STAT
                          "ci_low": np.percentile(diff, 2.5, axis=0), "ci_high": np.percentile(diff, 97.5, axis=0)})
 
 
+def others_pairs(r: Ranking, outlier: str | None) -> list[tuple]:
+    """The pairs between settings other than `outlier`; none when it is not among the settings
+    (a comparison without an outlier, such as Figure 3, has no "other settings")."""
+    return [q for q in r.pairs if outlier not in (q[0], q[1])] if outlier in r.settings else []
+
+
 def plain_words(r: Ranking, outlier: str | None) -> str:
     """What the data can and cannot conclude."""
     said = []
@@ -309,7 +315,7 @@ def plain_words(r: Ranking, outlier: str | None) -> str:
             said.append(f"'{outlier}' is last, and every other setting is ahead of it beyond the noise.")
         else:
             said.append(f"'{outlier}' is last with probability {fmt(r.p_last[i])}.")
-    middle = [q for q in r.pairs if outlier not in (q[0], q[1])]
+    middle = others_pairs(r, outlier)
     resolved = sum(1 for *_, lo, hi in middle if lo > 0 or hi < 0)
     if r.friedman_others is not None and r.friedman_others[1] >= 0.05:
         said.append(f"Whether the other settings differ at all is not shown (Friedman p = "
@@ -318,6 +324,8 @@ def plain_words(r: Ranking, outlier: str | None) -> str:
         said.append("Among the other settings no difference is resolved: their order is noise at this many seeds.")
     elif middle:
         said.append(f"Among the other settings {resolved} of {len(middle)} differences are resolved.")
+    else:
+        said.append(f"{r.resolved} of {len(r.pairs)} pairwise differences are resolved.")
     best = int(np.argmax(r.p_first))
     if r.seeds <= 5:
         said.append(f"With {r.seeds} seeds a cell's bootstrap knows {r.seeds} values, so its intervals run narrow: a "
