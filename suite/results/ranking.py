@@ -153,7 +153,17 @@ class Ranking:
 
     @property
     def resolved(self) -> int:
-        return sum(1 for *_, lo, hi in self.pairs if lo > 0 or hi < 0)
+        return count_resolved(self.pairs)
+
+
+def is_resolved(pair: tuple) -> bool:
+    """A pair (a, b, difference, ci_low, ci_high) is resolved when its interval excludes 0."""
+    *_, lo, hi = pair
+    return lo > 0 or hi < 0
+
+
+def count_resolved(pairs: list[tuple]) -> int:
+    return sum(1 for pair in pairs if is_resolved(pair))
 
 
 def rank_uncertainty(scores: Scores, paper: dict[str, float] | None = None, reps: int = REPS,
@@ -230,7 +240,7 @@ def ranking_markdown(r: Ranking, exclude_from_pairs: str | None = "No clipping o
     lines += [markdown_table(["setting", "mean", "rank", "P(rank 1)", "P(top 3)", "P(last)"], rows), ""]
     total = len(r.pairs)
     middle = others_pairs(r, exclude_from_pairs)
-    middle_resolved = sum(1 for *_, lo, hi in middle if lo > 0 or hi < 0)
+    middle_resolved = count_resolved(middle)
     lines.append(f"- Pairwise differences whose 95% interval excludes 0: {r.resolved} of {total}"
                  + (f"; among the {s - 1} settings other than '{exclude_from_pairs}': {middle_resolved} of "
                     f"{len(middle)}." if exclude_from_pairs in r.settings else "."))
@@ -310,13 +320,13 @@ def plain_words(r: Ranking, outlier: str | None) -> str:
     said = []
     if outlier in r.settings:
         i = r.settings.index(outlier)
-        others_resolved = all((lo > 0 or hi < 0) for a, b, d, lo, hi in r.pairs if outlier in (a, b))
+        others_resolved = all(is_resolved(q) for q in r.pairs if outlier in (q[0], q[1]))
         if r.p_last[i] > 0.95 and others_resolved:
             said.append(f"'{outlier}' is last, and every other setting is ahead of it beyond the noise.")
         else:
             said.append(f"'{outlier}' is last with probability {fmt(r.p_last[i])}.")
     middle = others_pairs(r, outlier)
-    resolved = sum(1 for *_, lo, hi in middle if lo > 0 or hi < 0)
+    resolved = count_resolved(middle)
     if r.friedman_others is not None and r.friedman_others[1] >= 0.05:
         said.append(f"Whether the other settings differ at all is not shown (Friedman p = "
                     f"{r.friedman_others[1]:.2f}).")
