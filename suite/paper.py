@@ -185,6 +185,51 @@ FIGURE3 = Comparison("figure3", "Figure 3: PPO against other algorithms", (
 ))
 COMPARISONS = (TABLE1, TABLE1_PPO1, FIGURE3)
 
+# Why the paper's no-clip row collapses and ours does not (issue 33): each candidate cause alone
+# on top of ppo1, for no-clip and, beside it, clip 0.2 (to show an effect is specific to no-clip).
+# Each cause is a set of overrides of existing fields, so no built-in config hash moves.
+NOCLIP_CAUSES_OVERRIDES = (  # (the cause, the overrides on top of preset=ppo1, the source)
+    # openai/baselines da99706 (2017-07-20, the `pposgd` release of the paper's day):
+    # pposgd_simple.py schedule='constant' (run_mujoco.py passes none): lr and clip constant;
+    # vf_loss = .5 * mean(max((V - R)^2, (V_old + clip(V - V_old, -0.2, 0.2) - R)^2)) on
+    # unscaled returns (weight 1 on our halved square: vf_coef 1); MpiAdam epsilon=1e-08.
+    # The clip range of the value is clip_param 0.2 in every row: our reading for no-clip.
+    ("the July-20 pposgd release", "lr_anneal=false:clip_anneal=false:value_clip=true:value_clip_eps=0.2:"
+                                   "vf_coef=1:adam_eps=1e-8"),
+    # The step size alone held constant (clip 0.2 still annealed, as ppo1 does).
+    ("a constant step size", "lr_anneal=false"),
+    # da99706's value clipping alone ("a major problem", openai/baselines issue 118).
+    ("value clipping at 0.2", "value_clip=true:value_clip_eps=0.2:vf_coef=1"),
+)
+_NOCLIP_ROWS = (("No clipping or penalty", "ppo_noclip:preset=ppo1"), ("Clipping, eps = 0.2", "ppo_clip:preset=ppo1"))
+NOCLIP_CAUSES = Comparison(
+    "noclip_causes", "No-clip under ppo1, with each candidate cause of the paper's collapse",
+    tuple((f"{row}, ppo1", spec) for row, spec in _NOCLIP_ROWS) + tuple(
+        (f"{row}, ppo1 + {cause}", f"{spec}:{overrides}")
+        for cause, overrides, in NOCLIP_CAUSES_OVERRIDES for row, spec in _NOCLIP_ROWS))
+
+# Figure 3's baselines with a free knob the paper did not publish (issue 35), tuned by one
+# protocol: a sweep on seeds apart from the table's (TUNING_SEEDS), 7 tasks, 1M steps, the
+# setting with the best mean normalized score (normalized among the sweep's own rows) is then
+# run on the table's seeds. Each sweep includes its source's default.
+TUNING_SEEDS = (100, 101)
+A2C_TR_SWEEP = Comparison("a2c_tr_sweep", "A2C + Trust Region: the trust-region delta", (
+    ("delta = 0.2 (pfrl's MuJoCo ACER example)", "a2c_tr"),
+    ("delta = 1", "a2c_tr:trust_region_delta=1"),
+    ("delta = 5", "a2c_tr:trust_region_delta=5"),
+    ("delta = 25", "a2c_tr:trust_region_delta=25"),
+))
+# CEM: candidates per generation sized for 1M steps (1000-step episodes: 1000 / population
+# generations), the extra noise decaying over half of them as modular_rl's battery decays it
+# over half its 300 iterations (our reading of "sized for the budget").
+CEM_SWEEP = Comparison("cem_sweep", "CEM: candidates per generation for a 1M-step budget", (
+    ("population 200 (modular_rl battery-cem)", "cem"),
+    ("population 50", "cem:population=50:extra_std_decay=10"),
+    ("population 20", "cem:population=20:extra_std_decay=25"),
+    ("population 10", "cem:population=10:extra_std_decay=50"),
+))
+SWEEPS = (A2C_TR_SWEEP, CEM_SWEEP)
+
 
 def distinct_arms(*comparisons: Comparison) -> tuple[str, ...]:
     """The arms of the comparisons and their extras, each config once (the first spec that
@@ -211,6 +256,12 @@ PRESETS: dict[str, dict] = {
     # Figure 3's trpo, a2c, a2c_tr, vpg, cem (its ppo_clip is Table 1's eps = 0.2) with its two
     # extras (a2c_sb3, vpg_section4): 29 arms x 7 tasks x 3 seeds = 609 runs.
     "paper": _paper_grid(TABLE1, FIGURE3, TABLE1_PPO1),
+    # Issue 33: no-clip and clip 0.2 under each candidate cause, 7 tasks x 3 seeds.
+    "noclip_causes": _paper_grid(NOCLIP_CAUSES),
+    # Issue 35: Figure 3's tuning sweeps, on seeds apart from the table's.
+    "figure3_tuning": {**_paper_grid(*SWEEPS), "seeds": list(TUNING_SEEDS)},
+    # Table 1 under ppo1 at 15 seeds per task and setting (issue 33).
+    "table1_ppo1_15": {**_paper_grid(TABLE1_PPO1), "seeds": 15},
     # A first look in minutes: the Figure 3 arms, one seed, 50k steps per run.
     "quick": {"algos": FIGURE3.arms, "tasks": PAPER_TASKS, "seeds": 1, "steps": 50_000},
 }
