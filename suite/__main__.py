@@ -28,11 +28,12 @@ from suite.grid.plan import (
     parse_positive_int,
     parse_steps,
     resolve_grid,
+    split_arm_specs,
     split_list,
 )
 from suite.grid.runner import evaluate
 from suite.grid.speed import SPEED_FILE, estimate, measure_speed, save_speed
-from suite.grid.verify import STATES, verify
+from suite.grid.verify import FAILING, STATES, verify
 from suite.paper import (
     COMPARISONS,
     FIGURE3,
@@ -44,7 +45,7 @@ from suite.paper import (
     resolve_tasks,
 )
 from suite.records.faults import failpoint
-from suite.records.files import atomic_write_text
+from suite.records.files import atomic_write_text, environment_info
 from suite.records.state import damaged_runs, run_state
 from suite.results import scores as scores
 from suite.results.compare import compare, compare_markdown
@@ -166,18 +167,31 @@ def _grid_commands(commands) -> None:
     add_grid_options(status)
 
     check = commands.add_parser(
-        "verify", help="rerun the first progress rows of recorded runs and compare them with their records",
-        description="For every run under RUNS_DIR: rebuild its arm from its label (a record that names a module "
-                    "is not imported), check its config hash and resolved config, train it again for its first "
-                    "K progress rows in a temporary directory, and compare rows and episodes with the records: "
-                    "identical, differs from row R (exit status 1), another CPU class (compared statistically), "
-                    "or not checked (why). Writes nothing under RUNS_DIR."
-                    "\n\nexamples:\n  python -m suite verify runs\n  python -m suite verify runs --rows 3 "
-                    "--tasks Hopper-v5")
-    check.add_argument("runs_dir", metavar="RUNS_DIR")
+        "verify", help="check every file of recorded runs and rerun their first progress rows against them",
+        description="For every run under the runs dir (or the task, arm or run directory given): read its whole "
+                    "record set (a damaged run is reported as damaged), rebuild its arm from its label (a record "
+                    "that names a module is not imported), check its config hash and resolved config, train it "
+                    "again for its first K progress rows in a temporary directory, and compare rows and episodes "
+                    "with the records. On the record's CPU class: identical, or differs from row R. On another "
+                    "CPU class: the largest z of the record against today's rerun, in units of the spread that "
+                    "last-bit float differences give this run (six perturbed reruns): consistent, or "
+                    "inconsistent above the threshold. Exit status 1 if any run differs, is inconsistent or is "
+                    "damaged. Names this machine's CPU and any version that differs from a record's. Writes "
+                    "nothing under the runs dir."
+                    "\n\nexamples:\n  python -m suite verify --runs-dir runs --tasks Hopper\n"
+                    "  python -m suite verify --runs-dir runs/Hopper-v5/ppo_clip-6772b508 --rows 3\n"
+                    "  python -m suite verify --runs-dir runs --algos trpo,ppo_clip:preset=ppo1")
+    check.add_argument("runs_dir_positional", nargs="?", default=None, metavar="RUNS_DIR",
+                       help="the same as --runs-dir (kept for a release)")
+    check.add_argument("--runs-dir", default=None, metavar="DIR",
+                       help="a runs dir, or one task, arm or run directory in it (default runs)")
     check.add_argument("--rows", "--iterations", default="1", metavar="K", dest="rows",
                        help="progress rows to compare per run (one PPO iteration each; default 1)")
-    check.add_argument("--tasks", default=None, metavar="TASKS", help="comma-separated task ids (default: all)")
+    check.add_argument("--tasks", default=None, metavar="TASKS",
+                       help="comma-separated tasks, named as for run (Hopper or Hopper-v5; default all)")
+    check.add_argument("--algos", default=None, metavar="ARMS",
+                       help="comma-separated arms: a bare name (ppo_clip) selects all its configs, a spec with "
+                            "overrides (ppo_clip:preset=ppo1) its config (default all)")
     check.add_argument("--csv", default=None, metavar="FILE", help="also write the verdicts as CSV")
     check.add_argument("--allow-import", default="", metavar="MODULES",
                        help="comma-separated modules that records name (plug-in arms, module:Env tasks) and that "
@@ -247,9 +261,12 @@ def _results_commands(commands) -> None:
         "export", help="every run's episodes as one long table, and the score matrices for rliable",
         description="Write OUT/episodes.csv (task, arm_label, config_hash, seed, global_step, return, length), "
                     "OUT/runs.csv and OUT/<comparison>.npz (paper-normalized [runs, tasks] per row); the schema "
-                    "is in suite/results/export.py and the README.\n\nexample:\n  python -m suite export runs out/")
-    exp.add_argument("runs_dir", metavar="RUNS_DIR")
-    exp.add_argument("out", metavar="OUT")
+                    "is in suite/results/export.py and the README.\n\nexample:\n"
+                    "  python -m suite export out/ --runs-dir runs")
+    exp.add_argument("paths", nargs="+", metavar="[RUNS_DIR] OUT",
+                     help="the directory to write; a runs dir before it is the same as --runs-dir (kept for a "
+                          "release)")
+    exp.add_argument("--runs-dir", default=None, metavar="DIR", help="the run records (default runs)")
     exp.add_argument("--parquet", action="store_true", help="episodes as Parquet (needs pyarrow)")
 
 
@@ -467,17 +484,29 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _one_runs_dir(positional: str | None, option: str | None) -> str:
+    """The runs dir of a command that still takes it as a positional too (kept for a release)."""
+    if positional and option and positional != option:
+        raise SuiteError(f"two runs dirs given: {positional!r} and --runs-dir {option!r}")
+    return option or positional or "runs"
+
+
 def cmd_verify(args) -> int:
-    frame = verify(args.runs_dir, parse_positive_int("rows", args.rows),
-                   split_list("tasks", args.tasks) if args.tasks else None,
+    runs_dir = _one_runs_dir(args.runs_dir_positional, args.runs_dir)
+    here = environment_info()
+    print(f"this machine: {here['cpu']} ({here['cpu_flags'] or 'no AVX-512'}); torch {here['torch']}, "
+          f"numpy {here['numpy']}, gymnasium {here['gymnasium']}, mujoco {here['mujoco']}")
+    frame = verify(runs_dir, parse_positive_int("rows", args.rows),
+                   resolve_tasks(split_names(args.tasks)) if args.tasks else None,
+                   split_arm_specs(args.algos) if args.algos else None,
                    allow_import=tuple(m.strip() for m in args.allow_import.split(",") if m.strip()))
     for r in frame.itertuples():
-        print(f"{r.state:<18} {r.key}  {r.detail}")
+        print(f"{r.state:<13} {r.key}  {r.detail}")
     counts = frame["state"].value_counts()
     print(f"{len(frame)} runs: " + ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATES))
     if args.csv:
         atomic_write_text(args.csv, frame.to_csv(index=False))
-    return 1 if (frame["state"] == "differs").any() else 0
+    return 1 if frame["state"].isin(FAILING).any() else 0
 
 
 def cmd_compare(args) -> int:
@@ -497,7 +526,10 @@ def split_names(text: str) -> list[str]:
 
 
 def cmd_export(args) -> int:
-    for path in export(args.runs_dir, args.out, args.parquet):
+    if len(args.paths) > 2:
+        raise SuiteError(f"export takes OUT (and a runs dir before it), not {len(args.paths)} paths")
+    runs_dir = _one_runs_dir(args.paths[0] if len(args.paths) == 2 else None, args.runs_dir)
+    for path in export(runs_dir, args.paths[-1], args.parquet, runs=_read_runs(runs_dir, load_runs)):
         print(f"wrote {path}")
     return 0
 

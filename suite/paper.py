@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
+import numpy as np
 
 from algorithms import make_arm
 from algorithms.rollout import make_env
@@ -30,6 +31,13 @@ SCORE_EPISODES = 100  # PPO paper, section 6.1: a run's score is the mean of its
 PAPER_TABLE1_FILE = DATA / "paper_table1.json"  # the paper's Table 1 (average normalized score per setting)
 PUBLISHED_FILE = DATA / "published_1m.json"  # published 1M-step results, each with its env version, seeds, metric
 FIGURE3_SOURCE = "PPO paper, Figure 3"  # published_1m.json's entries read off the paper's own plots
+
+
+def paper_score(returns) -> float:
+    """A run's score: the mean return of its last SCORE_EPISODES training episodes (NaN with none),
+    computed one way (numpy's mean) wherever it is written or checked, so that a check is exact."""
+    last = list(returns)[-SCORE_EPISODES:]
+    return float(np.mean(last)) if last else float("nan")
 
 
 def paper_table1() -> dict[str, float]:
@@ -265,6 +273,10 @@ PRESETS: dict[str, dict] = {
     # A first look in minutes: the Figure 3 arms, one seed, 50k steps per run.
     "quick": {"algos": FIGURE3.arms, "tasks": PAPER_TASKS, "seeds": 1, "steps": 50_000},
 }
+
+
+# The grids whose records runs/ holds (the leaderboard's progress line counts each).
+RECORDED_GRIDS = ("paper", "table1_ppo1_15", "noclip_causes", "figure3_tuning")
 
 
 def preset(name: str) -> dict:

@@ -174,6 +174,27 @@ def test_ray_backend_matches_local(reference, tmp_path):
         assert len(list(runs.glob(f"*/*/seed*/{name}"))) == 8
 
 
+def test_a_local_ray_cluster_listens_on_loopback_only():
+    """Every server the local cluster starts (GCS, raylet, workers, the driver, the runtime-env
+    agent) listens on 127.0.0.1, in the machine's own network, not in a loopback-only one."""
+    ray = pytest.importorskip("ray")
+    psutil = pytest.importorskip("psutil")
+    from suite.grid.backends import start_ray
+
+    start_ray()
+    try:
+        ray.get(ray.remote(num_cpus=1)(lambda: 1).remote())  # a worker is up too
+        me = psutil.Process()
+        ours = {me.pid} | {child.pid for child in me.children(recursive=True)}
+        listening = [(c.pid, c.laddr.ip) for c in psutil.net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN and c.pid in ours]
+    finally:
+        ray.shutdown()
+    names = {psutil.Process(pid).name() for pid, _ in listening if psutil.pid_exists(pid)} if listening else set()
+    assert len(listening) >= 4, listening  # gcs_server, raylet (2), the driver, a worker
+    assert {ip for _, ip in listening} <= {"127.0.0.1", "::ffff:127.0.0.1"}, (listening, names)
+
+
 def test_wandb_offline_run_per_run(tmp_path, monkeypatch):
     pytest.importorskip("wandb")
     from tests.wandb_reader import read_offline_run

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from suite.__main__ import main
 from suite.grid.plan import plan
-from suite.paper import FIGURE3, PRESETS, TABLE1, TABLE1_PPO1, distinct_arms
+from suite.paper import FIGURE3, PRESETS, RECORDED_GRIDS, TABLE1, TABLE1_PPO1, distinct_arms
 
 PINNED_RUN_HASHES = {  # arm -> run directory hash at 1M steps
     "ppo_noclip": "0142d425",
@@ -70,9 +70,9 @@ def test_paper_preset_dry_run_counts(tmp_path, capsys):
 
 
 def test_committed_records_are_the_paper_presets():
-    """runs/ holds one budget, and every committed run is a run of the paper preset."""
-    paper = PRESETS["paper"]
-    keys = {s.key for s in plan(paper["algos"], paper["tasks"], paper["seeds"], paper["steps"])}
+    """runs/ holds one budget, and every committed run is a run of the grids it names."""
+    grids = [PRESETS[name] for name in RECORDED_GRIDS]
+    keys = {s.key for g in grids for s in plan(g["algos"], g["tasks"], g["seeds"], g["steps"])}
     root = Path(__file__).resolve().parents[1] / "runs"
     found = {str(p.parent.relative_to(root)) for p in root.glob("*/*/seed*/config.json")}
     assert found and found <= keys, sorted(found - keys)[:5]

@@ -178,6 +178,7 @@ def test_runs_dir_that_cannot_be_a_directory(tmp_path, capsys, runs_dir_kind):
     ("episodes.csv.gz", None, "leaderboard"),
     ("progress.csv.gz", gzip.compress(b"iteration,global_step\n1,2048\n", mtime=0), "leaderboard"),
     ("episodes.csv.gz", b"not gzip at all", "leaderboard"),
+    ("result.json", b"", "export"),
 ])
 def test_damaged_runs_are_left_out_by_readers_and_named(tmp_path, capsys, name, content, command):
     """A complete run whose records are unreadable, missing or short is damaged: readers
@@ -186,13 +187,15 @@ def test_damaged_runs_are_left_out_by_readers_and_named(tmp_path, capsys, name, 
     [target] = sorted(runs.glob(f"*/*/seed0/{name}"))
     target.unlink() if content is None else target.write_bytes(content)
     before = snapshot(tmp_path)
-    out_args = ["--out", str(tmp_path / "board")] if command == "leaderboard" else []
+    out_args = {"leaderboard": ["--out", str(tmp_path / "board")], "export": [str(tmp_path / "board")]}.get(command, [])
     assert main([command, "--runs-dir", str(runs), *out_args]) == 0
     captured = capsys.readouterr()
     assert captured.err.count("\n") == 1 and "1 damaged run(s) left out" in captured.err, captured.err
     assert str(target.parent) in captured.err
     if command == "table":
         assert "(n=1)" in captured.out and "(n=2)" not in captured.out
+    elif command == "export":
+        assert len((tmp_path / "board" / "runs.csv").read_text().splitlines()) == 1 + 1  # header, the other seed
     else:
         assert "(n=1)" in (tmp_path / "board" / "README.md").read_text()
     assert {k: v for k, v in snapshot(tmp_path).items() if "/board/" not in k} == before

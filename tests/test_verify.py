@@ -54,14 +54,59 @@ def test_an_edited_number_or_config_is_caught(tmp_path, recorded, capsys):
     config = json.loads((other / "config.json").read_text())
     config["config"]["lr"] = 0.001  # the record claims another step size than its hash
     (other / "config.json").write_text(json.dumps(config))
-    assert main(["verify", str(runs), "--rows", "2"]) == 1
+    assert main(["verify", "--runs-dir", str(runs), "--rows", "2"]) == 1
     out = capsys.readouterr().out
-    assert f"differs            {TASK}/{run.parent.name}/seed0  row 2, policy_loss: recorded" in out
-    assert "config.json's resolved config is not what today's code resolves" in out
-    assert out.splitlines()[-1] == "4 runs: 2 identical, 2 differs, 0 another CPU class, 0 not checked"
+    assert out.startswith("this machine: ")
+    assert f"differs       {TASK}/{run.parent.name}/seed0  row 2, policy_loss: recorded" in out
+    assert f"damaged       {TASK}/{other.parent.name}/seed1  config.json's resolved config hashes to" in out
+    assert out.splitlines()[-1] == ("4 runs: 2 identical, 1 differs, 0 consistent, 0 inconsistent, 1 damaged, "
+                                    "0 not checked")
 
 
-def test_another_cpu_class_is_compared_statistically(tmp_path, recorded):
+@pytest.mark.parametrize("edit", ["empty", "9999", "last bits"])
+def test_a_damaged_result_is_reported_damaged(tmp_path, recorded, capsys, edit):
+    """verify reads result.json as status does: an empty one, or a score that is not the mean
+    of the last 100 episodes (edited to 9999, or in its last bits), is damaged: exit 1."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    shutil.copytree(recorded, runs)
+    result = next(runs.glob(f"{TASK}/vpg-*/seed1")) / "result.json"
+    data = json.loads(result.read_text())
+    if edit == "empty":
+        result.write_text("")
+    else:
+        data["score"] = 9999.0 if edit == "9999" else data["score"] * (1 + 5e-10)
+        result.write_text(json.dumps(data))
+    assert main(["verify", "--runs-dir", str(runs)]) == 1
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if line.startswith("damaged")]
+    assert f"{TASK}/{result.parent.parent.name}/seed1" in line
+    assert out.splitlines()[-1].endswith("3 identical, 0 differs, 0 consistent, 0 inconsistent, 1 damaged, "
+                                         "0 not checked")
+
+
+def test_tasks_arms_and_directories_select_what_is_verified(recorded, capsys):
+    run = next(recorded.glob(f"{TASK}/ppo_clip-*/seed1"))
+    assert main(["verify", "--runs-dir", str(recorded), "--tasks", "InvertedPendulum", "--algos", "vpg"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("2 runs: 2 identical") and "ppo_clip" not in out
+    assert main(["verify", "--runs-dir", str(recorded), "--algos", "ppo_clip:clip_eps=0.2"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("2 runs: 2 identical")
+    assert main(["verify", "--runs-dir", str(run)]) == 0  # one run's directory
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1].startswith("1 runs: 1 identical") and f"{TASK}/{run.parent.name}/seed1" in out
+    assert main(["verify", str(run.parent)]) == 0  # an arm's directory, as the positional kept for a release
+    assert capsys.readouterr().out.splitlines()[-1].startswith("2 runs: 2 identical")
+    for bad in (["--tasks", "InvertedPendulm"], ["--algos", "no_such_arm"], ["--tasks", "Hopper"]):
+        assert main(["verify", "--runs-dir", str(recorded), *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("error: "), err
+
+
+def test_another_cpu_class_is_tested_against_the_spread_of_last_bit_differences(tmp_path, recorded, capsys):
+    """A record from another CPU class: consistent when untouched (or moved within what last-bit
+    differences give), inconsistent (exit 1) when a value is moved beyond it."""
     import shutil
 
     runs = tmp_path / "runs"
@@ -70,20 +115,24 @@ def test_another_cpu_class_is_compared_statistically(tmp_path, recorded):
     config = json.loads((run / "config.json").read_text())
     config["environment"]["cpu"] = "Some Other CPU"
     (run / "config.json").write_text(json.dumps(config))
-    _rewrite(run / "progress.csv", lambda text: text.replace("\n1,2048,", "\n1,2048,", 1))  # unchanged: identical
-    assert suite.verify(runs, rows=1).set_index("key").loc[str(run.relative_to(runs)), "state"] == "identical"
+    key = str(run.relative_to(runs))
+    verdict = suite.verify(runs, rows=2).set_index("key").loc[key]
+    assert verdict["state"] == "consistent" and "recorded on Some Other CPU: largest z 0 at" in verdict["detail"]
 
-    def nudge(text):
-        header, first, *rest = text.splitlines()
-        column = header.split(",").index("entropy")
-        cells = first.split(",")
-        cells[column] = repr(float(cells[column]) * (1 + 1e-7))
-        return "\n".join([header, ",".join(cells), *rest]) + "\n"
+    def scale_first_row(column, factor):
+        def edit(text):
+            header, first, *rest = text.splitlines()
+            cells = first.split(",")
+            index = header.split(",").index(column)
+            cells[index] = repr(float(cells[index]) * factor)
+            return "\n".join([header, ",".join(cells), *rest]) + "\n"
+        return edit
 
-    _rewrite(run / "progress.csv", nudge)
-    verdict = suite.verify(runs, rows=1).set_index("key").loc[str(run.relative_to(runs))]
-    assert verdict["state"] == "another CPU class"
-    assert "largest relative difference 1e-07" in verdict["detail"]
+    _rewrite(run / "progress.csv", scale_first_row("value_loss", 1.5))
+    assert main(["verify", "--runs-dir", str(runs), "--rows", "2"]) == 1
+    out = capsys.readouterr().out
+    [line] = [line for line in out.splitlines() if key in line]
+    assert line.startswith("inconsistent") and "at row 1, value_loss (threshold 10" in line, line
 
 
 def test_a_record_naming_a_module_is_not_imported(tmp_path, recorded, monkeypatch):
@@ -95,10 +144,15 @@ def test_a_record_naming_a_module_is_not_imported(tmp_path, recorded, monkeypatc
     (tmp_path / "evilmod.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\nclass Env: pass\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
-    run = next(runs.glob(f"{TASK}/ppo_clip-*/seed0"))
-    config = json.loads((run / "config.json").read_text())
-    config["task"] = "evilmod:Env"
-    (run / "config.json").write_text(json.dumps(config))
+    recorded_run = next(runs.glob(f"{TASK}/ppo_clip-*/seed0"))
+    run = runs / "evilmod:Env" / recorded_run.parent.name / "seed0"  # a consistent record of a module's task
+    run.parent.mkdir(parents=True)
+    recorded_run.rename(run)
+    for name in ("config.json", "result.json"):
+        record = json.loads((run / name).read_text())
+        record["task"] = "evilmod:Env"
+        (run / name).write_text(json.dumps(record))
+    assert suite.run_state(run).state == "complete"
     verdict = suite.verify(runs, rows=1).set_index("key").loc[str(run.relative_to(runs))]
     assert verdict["state"] == "not checked" and "names module 'evilmod'; not imported" in verdict["detail"]
     assert not marker.exists()

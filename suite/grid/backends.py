@@ -27,6 +27,7 @@ import threading
 import time
 import traceback
 from collections import deque
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 from queue import Empty
@@ -295,6 +296,42 @@ def _write_files(path: Path, files: dict[str, bytes]) -> None:
         (path / RESULT).unlink(missing_ok=True)
 
 
+@contextmanager
+def loopback_only_ray():
+    """While a local Ray cluster starts: every one of its servers (GCS, raylet, workers, the
+    driver, the runtime-env agent) listens on 127.0.0.1 only. Ray binds them to the node's IP
+    and, on Linux, resolves 127.0.0.1 to the machine's outward address unless clusters are off
+    (ray/_private/services.py get_node_ip_address: ray_constants.ENABLE_RAY_CLUSTER, read
+    from RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER); the processes it starts read the variable, this
+    one the constant."""
+    from ray._private import ray_constants
+
+    before = os.environ.get(_RAY_CLUSTER_VARIABLE), ray_constants.ENABLE_RAY_CLUSTER
+    os.environ[_RAY_CLUSTER_VARIABLE], ray_constants.ENABLE_RAY_CLUSTER = "0", False
+    try:
+        yield
+    finally:
+        if before[0] is None:
+            os.environ.pop(_RAY_CLUSTER_VARIABLE, None)
+        else:
+            os.environ[_RAY_CLUSTER_VARIABLE] = before[0]
+        ray_constants.ENABLE_RAY_CLUSTER = before[1]
+
+
+_RAY_CLUSTER_VARIABLE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def start_ray(address: str | None = None) -> None:
+    """Join the Ray cluster at `address`, or start a local one listening on loopback only."""
+    import ray
+
+    if address:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        return
+    with loopback_only_ray():
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, _node_ip_address="127.0.0.1")
+
+
 def run_ray(groups, runs_dir, checkpoint_every, ray_address, view, finished, stop) -> None:
     """One Ray task (1 CPU) per group of `make_groups`: grid mode on a cluster."""
     try:
@@ -303,10 +340,7 @@ def run_ray(groups, runs_dir, checkpoint_every, ray_address, view, finished, sto
         raise SuiteError("the ray backend needs ray: pip install -e '.[ray]'") from None
     started_here = not ray.is_initialized()
     if started_here:
-        # a local cluster (no address) binds to loopback unless PGSUITE_RAY_NODE_IP names another address
-        local = {} if ray_address else {"_node_ip_address": os.environ.get("PGSUITE_RAY_NODE_IP", "127.0.0.1")}
-        ray.init(address=ray_address, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False, **local)
+        start_ray(ray_address)
     task = ray.remote(num_cpus=1, max_retries=3)(_ray_task)
     refs, locks = {}, {}
     try:

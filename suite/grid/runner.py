@@ -23,7 +23,7 @@ import numpy as np
 from algorithms import ARMS, ConfigError, Trainer, make_arm, train_group
 from suite.errors import SuiteError
 from suite.grid.plan import RunSpec
-from suite.paper import SCORE_EPISODES
+from suite.paper import SCORE_EPISODES, paper_score
 from suite.records.faults import failpoint
 from suite.records.files import (
     CONFIG,
@@ -54,14 +54,15 @@ def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
 
 def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: int = 10,
                   stop_after: int | None = None, on_row=None, should_stop=None,
-                  states: list[RunState] | None = None) -> list[RunResult]:
+                  states: list[RunState] | None = None, adjust=None) -> list[RunResult]:
     """Train several runs in one process, in lockstep (grid mode, `algorithms.train_group`):
     runs of one task whose arms share an update structure take one stacked update. Each run
     keeps its own records, checkpoint and resume point, exactly as if trained alone.
     `on_row(key, row)` gets every member's progress rows; `should_stop()`, asked between
     iterations, makes every member stop at its next progress row with a checkpoint there
     (result status "partial"). `states`: each run's state as its caller read it under the run's
-    lock (backends.claim), so that it is read once; without them each is read here."""
+    lock (backends.claim), so that it is read once; without them each is read here.
+    `adjust(trainer)` is applied to every member that starts fresh (verify's perturbed reruns)."""
     results: list[RunResult | None] = [None] * len(specs)
     members = []  # (index, spec, record, trainer, logger)
     for i, spec in enumerate(specs):
@@ -74,7 +75,7 @@ def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: 
             results[i] = state.result
             continue
         try:
-            trainer, logger = _prepare(spec, record, state, on_row)
+            trainer, logger = _prepare(spec, record, state, on_row, adjust)
         except Exception as err:  # this member fails alone; the others train
             results[i] = record_failure(spec, record, err, traceback.format_exc())
             continue
@@ -89,7 +90,7 @@ def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: 
     return results  # type: ignore[return-value]
 
 
-def _prepare(spec: RunSpec, record: RunRecord, state, on_row) -> tuple[Trainer, RecordLogger]:
+def _prepare(spec: RunSpec, record: RunRecord, state, on_row, adjust=None) -> tuple[Trainer, RecordLogger]:
     """The member's trainer, resumed where that can be verified, else fresh (with the
     reason on stderr), and its logger."""
     if state.state == Status.DAMAGED:
@@ -100,6 +101,8 @@ def _prepare(spec: RunSpec, record: RunRecord, state, on_row) -> tuple[Trainer, 
         if why:
             _say(f"{spec.key}: starting over: {why}")
             trainer = _trainer(spec)  # a failed load may have half-filled the first one
+        if adjust is not None:
+            adjust(trainer)
         record.clear()
         atomic_write_json(record.file(CONFIG), {**spec.config_record(), "environment": environment_info()})
         resumed = ([], [])
@@ -164,7 +167,7 @@ def _finish(spec: RunSpec, record: RunRecord, trainer: Trainer, logger: RecordLo
         return RunResult.stopped(trainer.iteration, trainer.global_step)
     returns = [e["return"] for e in logger.episodes]
     measured = {"steps": trainer.global_step, "iterations": trainer.iteration, "episodes": len(returns),
-                "score": float(np.mean(returns[-SCORE_EPISODES:])) if returns else float("nan"),
+                "score": paper_score(returns),
                 "score_episodes": min(len(returns), SCORE_EPISODES),
                 "steps_per_second": trainer.global_step / max(trainer.wall_seconds, 1e-9),
                 "wall_seconds": trainer.wall_seconds}

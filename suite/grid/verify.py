@@ -1,46 +1,73 @@
-"""Records that verify: rerun the first iterations of committed runs with today's code and
-compare them with what the records say.
+"""Records that verify: every file of a recorded run checked, and its first iterations rerun
+with today's code and compared with what the records say.
 
-For each run directory: the arm is rebuilt from its label and task by the code (a label or
-task that names a module is not imported: no code runs because a record says so), its
-config hash must be the directory's and its resolved config the one config.json records;
-then the run trains again, from scratch, for its first K progress rows (in a temporary
-directory, runs of one task stacked in groups as the grid trains them: a member's numbers
-do not depend on its group), and its progress rows (wall-clock columns aside) and the
-episodes they cover are compared with the recorded ones:
+For each run directory (under a runs dir, or a task, arm or run directory given directly):
+its whole record set is read by `run_state` (a damaged run, such as a result whose score is
+not the mean of its last 100 episodes, is reported as damaged); the arm is rebuilt from its
+label and task by the code (a label or task that names a module is not imported: no code runs
+because a record says so), its config hash must be the directory's and its resolved config
+the one config.json records; then the run trains again, from scratch, for its first K
+progress rows (in a temporary directory, runs of one task stacked in groups as the grid
+trains them: a member's numbers do not depend on its group), and its progress rows
+(wall-clock columns aside) and the episodes they cover are compared with the recorded ones.
 
+On the CPU class that made the record, the comparison is exact:
 - identical: every compared value is the same;
 - differs from row R: the first row (1-based) or episode where a value differs, with the
-  column and both values: today's code does not produce this record;
-- another CPU class, compared statistically: the record was made on a CPU with other
-  vector extensions (or another model), where floats legitimately differ in their last
-  bits; the largest relative difference over the compared rows is reported instead;
-- not checked: why (fewer rows recorded than asked, a record that names a module).
+  column and both values: today's code does not produce this record.
 
-`verify` returns a DataFrame (one row per run); `python -m suite verify RUNS_DIR` prints it
-with the counts and exits 1 when a run differs on this CPU class.
+On another CPU class, floats legitimately part in their last bits (numpy's SIMD paths,
+OpenBLAS's and MKL's kernels are chosen per CPU; README, "Across CPUs"), and training
+amplifies that. The comparison is then a test against the spread that last-bit differences
+produce on this very run: the run is trained again PERTURBATIONS more times here, each with
+every initial network parameter moved by a relative PERTURBATION (about 8 float32 ulps) in a
+seeded random direction. For every compared value (each progress column of each row, the
+compared episodes' count and mean return), z = |recorded - today's| / (the standard deviation
+of today's run and its perturbed reruns); the statistic is the largest z:
+- consistent (another CPU class): largest z <= Z_THRESHOLD;
+- inconsistent (another CPU class): a value further from today's rerun than last-bit
+  differences move it (exit status 1). A value the perturbations never move must be equal.
+
+Also:
+- damaged: the record set is damaged (exit status 1);
+- not checked: why (a partial or failed run, fewer rows recorded than asked, a record that
+  names a module).
+Every verdict names the versions (torch, numpy, gymnasium, mujoco, Python) in which the
+record differs from this machine.
+
+`verify` returns a DataFrame (one row per run); `python -m suite verify --runs-dir DIR`
+prints it with the counts, names this machine's CPU, and exits 1 when a run differs, is
+inconsistent or is damaged.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import torch
 
 from algorithms import RECORD_NAMES, ConfigError, make_arm
 from algorithms.config import config_dict
 from suite.errors import SuiteError
 from suite.grid.plan import DEFAULT_GROUP_SIZE, RunSpec
 from suite.grid.runner import execute_group, modules_named
-from suite.records.files import CONFIG, EPISODES, PROGRESS, environment_info, read_csv
+from suite.records.files import EPISODES, PROGRESS, environment_info, read_csv
 from suite.records.files import WALL_CLOCK_COLUMNS as WALL_CLOCK
-from suite.records.state import find_runs
+from suite.records.result import Status
+from suite.records.state import RunState, run_state
 
-STATES = ("identical", "differs", "another CPU class", "not checked")
+STATES = ("identical", "differs", "consistent", "inconsistent", "damaged", "not checked")
+FAILING = ("differs", "inconsistent", "damaged")  # the verdicts that make `suite verify` exit 1
+PERTURBATIONS = 6  # perturbed reruns that measure the spread of last-bit differences
+PERTURBATION = 1e-6  # relative size of each initial parameter's move (float32's ulp is 1.2e-7)
+Z_THRESHOLD = 10.0  # calibrated on the committed AMD EPYC records on an Intel Xeon (README)
+VERSIONS = ("python", "torch", "numpy", "gymnasium", "mujoco")
 
 
 def _same_cpu(recorded: dict, here: dict) -> bool:
@@ -50,6 +77,13 @@ def _same_cpu(recorded: dict, here: dict) -> bool:
         return False
     flags = recorded.get("cpu_flags")
     return flags is None or flags == here.get("cpu_flags")
+
+
+def version_differences(recorded: dict, here: dict) -> str:
+    """"mujoco 4.0.0 recorded, 4.0.1 here; ..." for the numeric stack's versions that differ."""
+    found = [f"{name} {recorded.get(name)} recorded, {here.get(name)} here" for name in VERSIONS
+             if recorded.get(name) is not None and str(recorded.get(name)) != str(here.get(name))]
+    return "; ".join(found)
 
 
 def _spec_of(path: Path, config: dict, allow_import: tuple[str, ...] = ()) -> tuple[RunSpec | None, str]:
@@ -77,50 +111,97 @@ def _spec_of(path: Path, config: dict, allow_import: tuple[str, ...] = ()) -> tu
     return spec, ""
 
 
-def _compare(recorded: list[dict], now: list[dict], what: str) -> tuple[str, float] | None:
-    """(where the first difference is, the largest relative difference) or None if equal."""
-    first, largest = None, 0.0
+def _compare(recorded: list[dict], now: list[dict], what: str) -> str | None:
+    """Where the first difference is, or None if equal."""
     if len(recorded) != len(now):
-        first = f"{what}: {len(recorded)} recorded, {len(now)} now"
-    for i, (a, b) in enumerate(zip(recorded, now, strict=False)):
+        return f"{what}: {len(recorded)} recorded, {len(now)} now"
+    for i, (a, b) in enumerate(zip(recorded, now, strict=True)):
         for key in sorted(set(a) | set(b)):
-            if key in WALL_CLOCK:
+            if key not in WALL_CLOCK and a.get(key) != b.get(key):
+                return f"{what} {i + 1}, {key}: recorded {a.get(key)}, now {b.get(key)}"
+    return None
+
+
+def run_directories(path: str | Path) -> tuple[Path, list[Path]]:
+    """(the runs dir, the run directories) for a runs dir, a task directory
+    (`<task>`), an arm directory (`<task>/<arm>-<hash>`) or one run directory (`.../seed<k>`)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise SuiteError(f"runs dir {str(path)!r} does not exist")
+    for depth, pattern in ((3, None), (2, "seed*"), (1, "*/seed*"), (0, "*/*/seed*")):
+        if depth == 3 and path.name.startswith("seed") and any(path.iterdir()):
+            return path.parents[2], [path]
+        if pattern is not None:
+            found = sorted(p for p in path.glob(pattern) if p.is_dir())
+            if found:
+                return (path.parents[depth - 1] if depth else path), found
+    return path, []
+
+
+def _selected(config: dict, algos: list[str] | None) -> bool:
+    """A bare arm name selects every config of that arm; a spec with overrides, its config."""
+    if algos is None:
+        return True
+    for spec in algos:
+        if ":" not in spec and spec in (config.get("arm"), str(config.get("arm_label", "")).split(":", 1)[0]):
+            return True
+        if ":" in spec:
+            try:
+                arm = make_arm(spec, config.get("task"))
+                if RunSpec(str(config.get("task")), arm, 0, int(config.get("steps", 0))).run_hash == \
+                        config.get("config_hash"):
+                    return True
+            except (ConfigError, ImportError, TypeError, ValueError):
                 continue
-            x, y = a.get(key), b.get(key)
-            if x == y:
-                continue
-            if first is None:
-                first = f"{what} {i + 1}, {key}: recorded {x}, now {y}"
-            if isinstance(x, int | float) and isinstance(y, int | float) and math.isfinite(x) and math.isfinite(y):
-                largest = max(largest, abs(x - y) / max(abs(x), abs(y), 1e-12))
-            else:
-                largest = math.inf
-    return None if first is None else (first, largest)
+    return False
+
+
+def perturb(seed: int, size: float = PERTURBATION) -> Callable:
+    """A trainer adjustment: every network parameter times (1 +- size), signs drawn from `seed`."""
+
+    def adjust(trainer) -> None:
+        generator = torch.Generator().manual_seed(seed)
+        with torch.no_grad():
+            for p in [*trainer.policy.parameters(), *trainer.value_fn.parameters()]:
+                signs = torch.randint(0, 2, p.shape, generator=generator, dtype=p.dtype) * 2 - 1
+                p.mul_(1 + size * signs)
+
+    return adjust
 
 
 def verify(runs_dir: str | Path = "runs", rows: int = 1, tasks: list[str] | None = None,
-           group_size: int = DEFAULT_GROUP_SIZE, allow_import: tuple[str, ...] = ()):
-    """Verify every run directory under `runs_dir` (of `tasks`, if given) over its first
-    `rows` progress rows. Returns a DataFrame: key, state, detail."""
+           algos: list[str] | None = None, group_size: int = DEFAULT_GROUP_SIZE,
+           allow_import: tuple[str, ...] = ()):
+    """Verify every run directory under `runs_dir` (a runs, task, arm or run directory; of
+    `tasks` and `algos`, if given: resolved task ids, arm names or specs) over its first `rows`
+    progress rows. Returns a DataFrame: key, state, detail."""
 
     if rows < 1:
         raise SuiteError(f"rows {rows} must be >= 1")
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        raise SuiteError(f"runs dir {str(runs_dir)!r} does not exist")
+    root, paths = run_directories(runs_dir)
+    if not paths:
+        raise SuiteError(f"no run directories under {str(runs_dir)!r}")
     here = environment_info()
     verdicts: dict[str, tuple[str, str]] = {}
     todo: dict[str, list[tuple[Path, RunSpec, dict]]] = defaultdict(list)
-    for found in find_runs(runs_dir):
-        path = found.path
-        key = str(path.relative_to(runs_dir))
+    for path in paths:
+        key = str(path.relative_to(root))
         if tasks is not None and path.parent.parent.name not in tasks:
             continue
+        found: RunState = run_state(path)
+        config = found.config or {}
+        if algos is not None and not _selected(config, algos):
+            continue
+        if found.state == Status.DAMAGED:
+            verdicts[key] = ("damaged", found.reason)
+            continue
+        if not found.final:
+            verdicts[key] = ("not checked", f"a {found.state} run (no final result to verify)")
+            continue
         try:
-            config = json.loads((path / CONFIG).read_text())
             recorded = read_csv(path / PROGRESS)
         except (OSError, ValueError) as err:
-            verdicts[key] = ("not checked", f"its records cannot be read: {err}")
+            verdicts[key] = ("damaged", f"its records cannot be read: {err}")
             continue
         spec, why = _spec_of(path, config, allow_import)
         if spec is None:
@@ -138,27 +219,72 @@ def verify(runs_dir: str | Path = "runs", rows: int = 1, tasks: list[str] | None
                 # members with one batch size stop together; others are grouped apart by the runner
                 for size in sorted({per_row[id(s)] for _, s, _ in chunk}):
                     part = [(p, s, c) for p, s, c in chunk if per_row[id(s)] == size]
-                    execute_group([s for _, s, _ in part], tmp, checkpoint_every=1, stop_after=rows * size)
+                    specs = [s for _, s, _ in part]
+                    execute_group(specs, Path(tmp) / "now", checkpoint_every=1, stop_after=rows * size)
+                    other_cpu = [(p, s, c) for p, s, c in part if not _same_cpu(c.get("environment", {}), here)]
+                    for k in range(PERTURBATIONS if other_cpu else 0):
+                        execute_group([s for _, s, _ in other_cpu], Path(tmp) / f"perturbed{k}", checkpoint_every=1,
+                                      stop_after=rows * size, adjust=perturb(k + 1))
                     for path, spec, config in part:
-                        verdicts[str(path.relative_to(runs_dir))] = _verdict(path, Path(tmp) / spec.key, spec,
-                                                                             config, rows, here)
-    frame = pd.DataFrame([{"key": k, "state": s, "detail": d} for k, (s, d) in sorted(verdicts.items())],
-                         columns=["key", "state", "detail"])
-    return frame
+                        verdicts[str(path.relative_to(root))] = _verdict(path, Path(tmp), spec, config, rows, here)
+    if not verdicts:
+        raise SuiteError(f"none of the {len(paths)} run directories under {str(runs_dir)!r} is of the tasks and arms "
+                         "asked")
+    return pd.DataFrame([{"key": k, "state": s, "detail": d} for k, (s, d) in sorted(verdicts.items())],
+                        columns=["key", "state", "detail"])
 
 
-def _verdict(recorded_path: Path, new_path: Path, spec: RunSpec, config: dict, rows: int,
+def _rows_and_episodes(path: Path, rows: int, last_step: int | None = None) -> tuple[list[dict], list[dict]]:
+    progress = read_csv(path / PROGRESS)[:rows]
+    last = progress[-1]["global_step"] if last_step is None else last_step
+    return progress, [e for e in read_csv(path / EPISODES) if e["global_step"] <= last]
+
+
+def _values(progress: list[dict], episodes: list[dict]) -> dict[str, float]:
+    """The compared values of a run's first rows: each numeric progress column of each row,
+    and the count and mean return of the episodes they cover."""
+    values = {f"row {i + 1}, {key}": float(v) for i, row in enumerate(progress) for key, v in row.items()
+              if key not in WALL_CLOCK and isinstance(v, int | float)}
+    values["episodes"] = float(len(episodes))
+    values["mean episode return"] = float(np.mean([e["return"] for e in episodes])) if episodes else 0.0
+    return values
+
+
+def cross_cpu_statistic(recorded: dict[str, float], now: dict[str, float],
+                        perturbed: list[dict[str, float]]) -> tuple[float, str]:
+    """(largest z, the value it is at): z = |recorded - now| / sd(now and its perturbed reruns);
+    a value the perturbations never move has z 0 if equal, inf if not."""
+    largest, where = 0.0, ""
+    for name, value in now.items():
+        x = recorded.get(name, math.nan)
+        spread = float(np.std([value] + [p.get(name, math.nan) for p in perturbed], ddof=1))
+        if x == value:
+            z = 0.0
+        elif not (math.isfinite(x) and math.isfinite(spread)) or spread == 0.0:
+            z = math.inf
+        else:
+            z = abs(x - value) / spread
+        if z > largest or not where:
+            largest, where = z, name
+    return largest, where
+
+
+def _verdict(recorded_path: Path, tmp: Path, spec: RunSpec, config: dict, rows: int,
              here: dict) -> tuple[str, str]:
-    recorded_rows = read_csv(recorded_path / PROGRESS)[:rows]
-    new_rows = read_csv(new_path / PROGRESS)[:rows]
-    last_step = recorded_rows[-1]["global_step"]
-    episodes = [[e for e in read_csv(p / EPISODES) if e["global_step"] <= last_step]
-                for p in (recorded_path, new_path)]
-    found = _compare(recorded_rows, new_rows, "row") or _compare(*episodes, "episode")
-    if found is None:
-        return "identical", f"{rows} rows, {len(episodes[0])} episodes"
-    where, largest = found
-    if _same_cpu(config.get("environment", {}), here):
-        return "differs", where
-    return "another CPU class", (f"compared statistically: largest relative difference {largest:.2g} over "
-                                 f"{rows} rows (first: {where}); recorded on {config['environment'].get('cpu')}")
+    recorded_env = config.get("environment", {})
+    versions = version_differences(recorded_env, here)
+    versions = f" (versions: {versions})" if versions else ""
+    recorded = _rows_and_episodes(recorded_path, rows)
+    last_step = recorded[0][-1]["global_step"]
+    now = _rows_and_episodes(tmp / "now" / spec.key, rows, last_step)
+    if _same_cpu(recorded_env, here):
+        found = _compare(recorded[0], now[0], "row") or _compare(recorded[1], now[1], "episode")
+        if found is None:
+            return "identical", f"{rows} rows, {len(recorded[1])} episodes{versions}"
+        return "differs", found + versions
+    perturbed = [_values(*_rows_and_episodes(tmp / f"perturbed{k}" / spec.key, rows, last_step))
+                 for k in range(PERTURBATIONS)]
+    z, where = cross_cpu_statistic(_values(*recorded), _values(*now), perturbed)
+    state = "consistent" if z <= Z_THRESHOLD else "inconsistent"
+    return state, (f"recorded on {recorded_env.get('cpu')}: largest z {z:.3g} at {where} "
+                   f"(threshold {Z_THRESHOLD:g}; {rows} rows, {len(recorded[1])} episodes){versions}")

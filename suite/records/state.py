@@ -26,7 +26,7 @@ from typing import Any
 
 from algorithms import arm_config_hash
 from suite.errors import SuiteError
-from suite.paper import SCORE_EPISODES
+from suite.paper import SCORE_EPISODES, paper_score
 from suite.records.files import (
     CONFIG,
     EPISODES,
@@ -194,8 +194,8 @@ def _records_problem(record: RunRecord, result: dict[str, Any], config: dict[str
     if episodes != result["episodes"]:
         return f"{name} has {episodes} episodes, {RESULT} says {result['episodes']}"
     if result["status"] == Status.COMPLETE and returns:
-        score = sum(returns) / len(returns)
-        if abs(score - result["score"]) > 1e-9 * max(1.0, abs(score)):
+        score = paper_score(returns)
+        if score != result["score"]:  # exact: the runner wrote paper_score of these returns
             return f"{RESULT} says score {result['score']!r}, the mean of the last {len(returns)} returns in {name} " \
                    f"is {score!r}"
     return ""

@@ -37,10 +37,12 @@ EPISODE_COLUMNS = ["task", "arm_label", "config_hash", "seed", "global_step", "r
 RUN_COLUMNS = ["task", "arm_label", "config_hash", "seed", "status", "score", "budget", "mujoco"]
 
 
-def export(runs_dir: str | Path, out: str | Path, parquet: bool = False) -> list[Path]:
-    """Write the files described above; returns their paths."""
+def export(runs_dir: str | Path, out: str | Path, parquet: bool = False, runs: pd.DataFrame | None = None
+           ) -> list[Path]:
+    """Write the files described above; returns their paths. `runs`: `load_runs(runs_dir)` as
+    the caller read it (the CLI names the damaged runs it leaves out)."""
 
-    runs = load_runs(runs_dir)
+    runs = load_runs(runs_dir) if runs is None else runs
     final = runs[runs["status"].isin([Status.COMPLETE, Status.DIVERGED])] if not runs.empty else runs
     if final.empty:
         raise SuiteError(f"no complete or diverged runs under {runs_dir}")
