@@ -28,7 +28,7 @@ from .bridge import EngineState, release_engine
 from .config import ROLLOUT, UPDATE, BaseConfig, hp, require, require_positive
 from .distributions import gaussian_entropy_np, gaussian_kl_np, gaussian_log_prob_np
 from .engine import RMSprop, clip_global_norm
-from .group import GroupUpdate
+from .group import GroupUpdate, engine_owner
 from .nets import GaussianActor, GaussianPolicy
 from .normalize import RunningMeanStd
 from .objectives import OBJECTIVES, gaussian_policy_grad, normalize_advantages, normalize_advantages_np
@@ -133,6 +133,7 @@ class TunedA2CConfig(A2CConfig):
                                     shared=(ROLLOUT,))
 
 
+@engine_owner
 class A2C(GroupUpdate):
     config: A2CConfig
 

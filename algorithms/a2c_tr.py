@@ -26,6 +26,7 @@ import torch
 from .a2c import A2C, TunedA2CConfig
 from .base import Batch
 from .config import hp, require
+from .group import engine_owner
 from .trust_region import linear_kl_projection
 
 PFRL = "pfnet/pfrl ACER example for Gym MuJoCo (ACER(trust_region_alpha=0.995, trust_region_delta=0.2))"
@@ -42,6 +43,7 @@ class A2CTrustRegionConfig(TunedA2CConfig):
         require(self, "average_decay", 0 <= self.average_decay < 1, "must be in [0, 1)")
 
 
+@engine_owner
 class A2CTrustRegion(A2C):
     config: A2CTrustRegionConfig
 

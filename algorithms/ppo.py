@@ -23,7 +23,7 @@ from .bridge import EngineState, release_engine
 from .config import PPO1, PPO2, PPO_T3, UPDATE, BaseConfig, ConfigError, hp, require, require_positive
 from .distributions import gaussian_entropy_np, gaussian_kl_np
 from .engine import ActorCritic, Adam, clip_global_norm
-from .group import GroupUpdate
+from .group import GroupUpdate, engine_owner
 from .nets import GaussianPolicy
 from .objectives import (
     OBJECTIVES,
@@ -75,6 +75,7 @@ class PPOConfig(BaseConfig):
                 f"must be in [1, batch size {self.batch_size}]")
 
 
+@engine_owner
 class PPO(GroupUpdate):
     config: PPOConfig
 
@@ -91,8 +92,8 @@ class PPO(GroupUpdate):
 
     def update(self, batch: Batch) -> dict[str, float]:
         """Gaussian policies take the stacked closed-form path as a group of one; other
-        policies (Discrete) the autograd path."""
-        if isinstance(self.policy, GaussianPolicy):
+        policies (Discrete), and subclasses that change PPO's maths, the autograd path."""
+        if self.group_key() is not None:
             return update_group([self], [batch])[0]
         return self.update_autograd(batch)
 

@@ -219,3 +219,61 @@ def test_example_plugin_file_is_documented_and_short():
     text = open("examples/kl_stop.py").read()
     assert len(text.splitlines()) <= 80 and "ARM = (KLStopPPO, KLStopConfig())" in text
     assert textwrap.dedent("python -m suite check-arm examples.kl_stop:ARM") in text
+
+
+NOOP_SUBCLASS = '''
+from algorithms import PPO, PPOConfig
+
+
+class NoOpPPO(PPO):
+    def minibatch_loss(self, batch, idx, clip_eps=None):
+        return super().minibatch_loss(batch, idx, clip_eps)
+
+
+ARM = (NoOpPPO, PPOConfig(objective="clip"))
+'''
+
+
+def _progress(runs_dir, spec):
+    return [{k: v for k, v in row.items() if k not in ("time_elapsed", "steps_per_second")}
+            for row in read_csv(runs_dir / spec.key / "progress.csv")]
+
+
+def test_a_subclass_of_ppo_trains_through_its_override_on_a_continuous_task_in_grid_mode(tmp_path, capsys):
+    """The maths you wrote is the maths that runs: a PPO subclass overriding minibatch_loss, two
+    seeds stacked on a MuJoCo task, trains through the override (penalty 0 and 1 give other
+    records; penalty 0 gives exactly the built-in PPO's generic path), with one line saying so."""
+    from examples.ppo_log_ratio_penalty import LogRatioPenaltyConfig, LogRatioPenaltyPPO
+
+    from algorithms import PPO
+    from suite.grid.plan import plan
+
+    steps = 2 * 2048
+    specs = {penalty: plan(f"examples.ppo_log_ratio_penalty:ARM:ratio_penalty={penalty}", [TASK], seeds=2,
+                           steps=steps) for penalty in (0.0, 1.0)}
+    for penalty, runs in specs.items():
+        suite.run([s.arm.label for s in runs[:1]], tasks=[TASK], seeds=2, steps=steps,
+                  runs_dir=tmp_path / f"p{penalty}", workers=1, display="none")
+    err = capsys.readouterr().err
+    assert "LogRatioPenaltyPPO defines LogRatioPenaltyPPO.minibatch_loss over the built-in PPO: it trains " \
+           "through PPO's generic autograd path" in err
+    with_penalty = [_progress(tmp_path / "p1.0", s) for s in specs[1.0]]
+    without = [_progress(tmp_path / "p0.0", s) for s in specs[0.0]]
+    assert all(a != b for a, b in zip(with_penalty, without, strict=True))
+    # penalty 0: the built-in PPO's own generic path, number for number
+    generic = type("PPO", (PPO,), {"use_engine": False})
+    assert issubclass(LogRatioPenaltyPPO, PPO) and isinstance(specs[0.0][0].arm.config, LogRatioPenaltyConfig)
+    from dataclasses import replace
+    builtin = [replace(s, arm=replace(s.arm, name="builtin", algorithm=generic, plugin=None)) for s in specs[0.0]]
+    suite.grid.runner.execute_group(builtin, tmp_path / "builtin")
+    assert [_progress(tmp_path / "builtin", s) for s in builtin] == without
+
+
+def test_check_arm_fails_a_subclass_whose_override_changes_nothing(tmp_path, monkeypatch, capsys):
+    (tmp_path / "noop_sub.py").write_text(NOOP_SUBCLASS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["check-arm", "noop_sub:ARM", "--tasks", TASK]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  overrides run on InvertedPendulum-v5: records identical to the built-in PPO's" in out
+    assert main(["check-arm", "examples.ppo_log_ratio_penalty:ARM", "--tasks", TASK]) == 0
+    assert "PASS  overrides run on InvertedPendulum-v5: records differ" in capsys.readouterr().out

@@ -10,7 +10,10 @@ through the suite's own runner, and prints one line:
   (CartPole-v1): the run completes and its records are complete;
 - metrics: every progress row has the same keys, and every value is finite;
 - deterministic: the same seed twice gives the same records;
-- resume: killed after two iterations and resumed gives the same records as uninterrupted.
+- resume: killed after two iterations and resumed gives the same records as uninterrupted;
+- overrides run (a subclass of a built-in algorithm only): its records on each task differ from
+  those of the built-in class it extends, trained with the same config and seed on the same
+  (generic) path. Identical records mean the overridden methods never changed what ran.
 
 `check_arm(spec)` returns [(check, passed, detail)]; the command exits 1 if any failed.
 """
@@ -20,10 +23,12 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from algorithms import make_arm
+from algorithms import ARMS, make_arm
 from algorithms.config import added_values, config_dict
+from algorithms.group import defined_over
 from suite.grid.plan import plan
 from suite.grid.runner import execute
 from suite.records.files import PROGRESS, read_csv
@@ -74,6 +79,30 @@ def check_arm(spec: str, tasks: tuple[str, ...] = (CONTINUOUS, DISCRETE)) -> lis
                     root / "c" / run.key)
                 checks.append((f"resume on {task}", same, "killed after 2 iterations and resumed: same records"
                                if same else "a resumed run's records differ from an uninterrupted run's"))
+                parent = builtin_parent(run.arm.algorithm)
+                if parent is not None:
+                    # the built-in on the path the subclass takes (a subclass never takes the engine)
+                    generic = type(parent.__name__, (parent,), {"use_engine": False})
+                    base = replace(run, arm=replace(run.arm, name=f"builtin-{parent.__name__}", algorithm=generic,
+                                                    plugin=None))
+                    execute(base, root / "parent")
+                    same = _rows(root / "a" / run.key) == _rows(root / "parent" / base.key)
+                    checks.append((f"overrides run on {task}", not same,
+                                   f"records differ from the built-in {parent.__name__}'s with the same config"
+                                   if not same else f"records identical to the built-in {parent.__name__}'s with "
+                                   "the same config and seed: the overridden methods never changed what ran"))
             except Exception as err:
                 checks.append((f"trains on {task}", False, f"{type(err).__name__}: {err}"))
     return checks
+
+
+def builtin_parent(algorithm: type) -> type | None:
+    """The built-in algorithm class a plug-in's class extends and defines something over (None
+    for a built-in itself, a class that defines nothing over one, or a class written against
+    `Algorithm` alone)."""
+    parent, defined = defined_over(algorithm, {cls for cls, _ in ARMS.values()})
+    return parent if defined else None
+
+
+def _rows(path: Path) -> list[dict]:
+    return [{k: v for k, v in row.items() if k not in WALL_CLOCK} for row in read_csv(path / PROGRESS)]
