@@ -243,9 +243,8 @@ def test_a_subclass_of_ppo_trains_through_its_override_on_a_continuous_task_in_g
     """The maths you wrote is the maths that runs: a PPO subclass overriding minibatch_loss, two
     seeds stacked on a MuJoCo task, trains through the override (penalty 0 and 1 give other
     records; penalty 0 gives exactly the built-in PPO's generic path), with one line saying so."""
-    from examples.ppo_log_ratio_penalty import LogRatioPenaltyConfig, LogRatioPenaltyPPO
-
     from algorithms import PPO
+    from examples.ppo_log_ratio_penalty import LogRatioPenaltyConfig, LogRatioPenaltyPPO
     from suite.grid.plan import plan
 
     steps = 2 * 2048
