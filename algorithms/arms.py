@@ -7,7 +7,8 @@ A user's own algorithm is an arm too (a plug-in): `make_arm("mypkg.mymodule:NAME
 `mypkg.mymodule` and takes `NAME` from it, an (Algorithm subclass, default config) pair like
 an ARMS entry; installed packages can declare such pairs in the entry-point group
 `pgsuite.arms`, named like built-ins. A plug-in's module, class and version (its
-distribution's, else the SHA-256 of its source file) go into its config hash.
+distribution's with a digest of its files, else the SHA-256 of the source of every module of
+the user's tree that its class and config come from or import) go into its config hash.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.metadata
+import sys
+import types
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -89,18 +92,60 @@ def plugin_arms() -> list[str]:
     return sorted(n for n in _entry_points() if n not in ARMS)
 
 
-def _version_of(module) -> str:
-    """The installed distribution that holds the module's file, with its version; else the
-    SHA-256 of the module's source file (a checkout, a script directory)."""
+def _outside_user_tree(path: Path) -> bool:
+    """The standard library, site-packages, and the suite's own packages (their numbers are
+    pinned by benchmarks/fingerprint.py, not by a plug-in's hash)."""
+    roots = {Path(p).resolve() for p in (sys.base_prefix, sys.prefix, sys.exec_prefix)}
+    own = Path(__file__).resolve().parents[1]
+    return ("site-packages" in path.parts or "dist-packages" in path.parts
+            or any(root in path.parents for root in roots)
+            or any((own / package) in path.parents for package in ("algorithms", "suite")))
+
+
+def user_modules(*objects) -> list:
+    """The modules of the user's own tree that `objects` (classes, with their MROs) come from,
+    and, transitively, the user's modules those import from: what a plug-in's numbers depend on
+    outside installed packages."""
+    found, todo = {}, []
+    for obj in objects:
+        if isinstance(obj, types.ModuleType):
+            todo.append(obj)
+            continue
+        for klass in (obj.__mro__ if isinstance(obj, type) else (obj,)):
+            todo.append(sys.modules.get(getattr(klass, "__module__", None) or ""))
+    while todo:
+        module = todo.pop()
+        source = getattr(module, "__file__", None)
+        if module is None or not source or module.__name__ in found or _outside_user_tree(Path(source).resolve()):
+            continue
+        found[module.__name__] = module
+        for value in vars(module).values():
+            todo.append(value if isinstance(value, types.ModuleType)
+                        else sys.modules.get(getattr(value, "__module__", None) or ""))
+    return [found[name] for name in sorted(found)]
+
+
+def _version_of(module, algorithm: type, default: BaseConfig) -> str:
+    """The installed distribution that holds the module's file, with the SHA-256 of all its
+    files; else the SHA-256 of the source of every module of the user's tree that the class,
+    its config and the plug-in module come from or import (`user_modules`): any edit to that
+    code is another version, so it never shares a run directory with the old one."""
     source = getattr(module, "__file__", None)
     if not source:
         raise ConfigError(f"module {module.__name__!r} has no source file to version it by")
     here = Path(source).resolve()
     for name in importlib.metadata.packages_distributions().get(module.__name__.split(".")[0], []):
         files = importlib.metadata.distribution(name).files or []
-        if any(Path(str(f.locate())).resolve() == here for f in files):
-            return f"{name} {importlib.metadata.version(name)}"
-    return "sha256:" + hashlib.sha256(here.read_bytes()).hexdigest()
+        located = [Path(str(f.locate())).resolve() for f in files]
+        if here in located:
+            digest = hashlib.sha256()
+            for path in sorted(p for p in located if p.suffix == ".py" and p.is_file()):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
+            return f"{name} {importlib.metadata.version(name)} sha256:{digest.hexdigest()}"
+    digest = hashlib.sha256()
+    for found in user_modules(module, algorithm, type(default)):
+        digest.update(found.__name__.encode() + b"\0" + Path(found.__file__).read_bytes())
+    return "sha256:" + digest.hexdigest()
 
 
 def load_plugin(spec_name: str, module_name: str, attribute: str, entry_point=None
@@ -112,11 +157,11 @@ def load_plugin(spec_name: str, module_name: str, attribute: str, entry_point=No
     where = f"arm {spec_name!r}"
     try:
         module = importlib.import_module(module_name)
-    except Exception as err:  # any failure of the user's module is reported, not raised through
+    except (Exception, SystemExit) as err:  # any failure of the user's module (sys.exit too) is reported
         raise ConfigError(f"{where}: cannot import {module_name!r} ({type(err).__name__}: {err})") from None
     try:
         value = entry_point.load() if entry_point is not None else getattr(module, attribute)
-    except Exception as err:
+    except (Exception, SystemExit) as err:
         raise ConfigError(f"{where}: {module_name!r} has no arm {attribute!r} ({type(err).__name__}: {err})") from None
     if not (isinstance(value, tuple) and len(value) == 2):
         raise ConfigError(f"{where}: {attribute!r} is not an (Algorithm subclass, default config) pair")
@@ -129,10 +174,9 @@ def load_plugin(spec_name: str, module_name: str, attribute: str, entry_point=No
     try:
         replace(default)  # runs the config's own checks again
         config_dict(default)
-    except Exception as err:
+    except (Exception, SystemExit) as err:
         raise ConfigError(f"{where}: invalid default config ({type(err).__name__}: {err})") from None
-    version = (f"{entry_point.dist.name} {entry_point.dist.version}" if entry_point is not None
-               and entry_point.dist is not None else _version_of(module))
+    version = _version_of(module, algorithm, default)
     plugin = Plugin(module_name, attribute, f"{algorithm.__module__}.{algorithm.__qualname__}", version,
                     entry_point.name if entry_point is not None else "")
     _PLUGINS[spec_name] = (algorithm, default, plugin)

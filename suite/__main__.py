@@ -254,6 +254,8 @@ def _results_commands(commands) -> None:
     cmp.add_argument("--runs-dir", action="append", default=None, metavar="DIR",
                      help="where the records are; repeat for several (default runs/)")
     cmp.add_argument("--tasks", default=None, metavar="TASKS", help="comma-separated task ids or short names")
+    cmp.add_argument("--budget", default=None, metavar="STEPS",
+                     help="compare the runs of this step budget only (needed where the runs dirs mix budgets)")
     cmp.add_argument("--csv", default=None, metavar="FILE", help="also write the per-task table as CSV")
     cmp.add_argument("--json", default=None, metavar="FILE", help="also write everything as JSON")
 
@@ -383,8 +385,14 @@ def cmd_speed(args) -> int:
 
 
 def cmd_arms(args) -> int:
+    broken = 0
     for name in args.names or [*ARMS, *plugin_arms()]:  # a name given here may be a plug-in module:NAME
-        arm = make_arm(name)
+        try:
+            arm = make_arm(name)
+        except ConfigError as err:  # a broken plug-in is named, and the listing goes on
+            print(f"{name}: cannot be loaded: {err}")
+            broken += 1
+            continue
         origin = f", plug-in {arm.plugin.algorithm} ({arm.plugin.version})" if arm.plugin is not None else ""
         print(f"{arm.name} ({arm.algorithm.__name__}{origin})")
         for item in describe(arm.config):
@@ -393,7 +401,7 @@ def cmd_arms(args) -> int:
             if arm.algorithm.__name__ in by_algorithm:
                 changes, source = by_algorithm[arm.algorithm.__name__]
                 print(f"  on {task}: " + ", ".join(f"{k}={v}" for k, v in changes.items()) + f" [{source}]")
-    return 0
+    return 1 if broken else 0
 
 
 def cmd_random(args) -> int:
@@ -511,7 +519,7 @@ def cmd_verify(args) -> int:
 
 def cmd_compare(args) -> int:
     tasks = resolve_tasks(split_names(args.tasks)) if args.tasks else None
-    result = compare(args.a, args.b, args.runs_dir or ["runs"], tasks)
+    result = compare(args.a, args.b, args.runs_dir or ["runs"], tasks, budget=_budget(args.budget))
     print(compare_markdown(result))
     if args.csv:
         atomic_write_text(args.csv, result["per_task"].to_csv(index=False))

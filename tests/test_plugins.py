@@ -109,9 +109,11 @@ def test_a_new_version_of_the_plugin_is_a_new_run_directory(plugin_path):
 def test_entry_point_plugin_is_named_like_a_builtin(plugin_path, capsys):
     assert "my_clip" in plugin_arms()
     arm = make_arm("my_clip:clip_eps=0.3")
-    assert arm.record_name == "my_clip" and arm.plugin.version == "myplugdist 1.2" and arm.config.clip_eps == 0.3
+    # a distribution that lists no files (here, or an editable install): the source is hashed, never
+    # just its version string
+    assert arm.record_name == "my_clip" and arm.plugin.version.startswith("sha256:") and arm.config.clip_eps == 0.3
     assert main(["arms"]) == 0
-    assert "my_clip (PPO, plug-in algorithms.ppo.PPO (myplugdist 1.2))" in capsys.readouterr().out
+    assert f"my_clip (PPO, plug-in algorithms.ppo.PPO ({arm.plugin.version}))" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("spec, why", [
@@ -200,6 +202,61 @@ def test_compare_refuses_other_budgets(runs_dir, tmp_path, capsys):
     assert "different step budgets (20000 against 10000)" in capsys.readouterr().err
 
 
+def test_compare_needs_two_seeds_two_configs_and_counts_a_run_once(runs_dir, tmp_path, capsys):
+    import shutil
+
+    _fixture(runs_dir)
+    single = suite.compare("ppo_clip", "trpo", [runs_dir])
+    copy = tmp_path / "copy"
+    shutil.copytree(runs_dir, copy)
+    twice = suite.compare("ppo_clip", "trpo", [runs_dir, copy])  # the same runs in two dirs count once
+    assert twice["overall"] == single["overall"] and twice["overall"]["runs_per_task"] == 2
+    for a, b, why in (("ppo_clip", "ppo_clip:clip_eps=0.2", "are one configuration"),
+                      ("trpo", "trpo", "are one configuration")):
+        assert main(["compare", a, b, "--runs-dir", str(runs_dir)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and why in err, err
+    lone = tmp_path / "lone"
+    for arm in ("ppo_clip", "trpo"):
+        fake_run(lone, "Hopper-v5", arm, (), 0, 1000.0)
+    assert main(["compare", "ppo_clip", "trpo", "--runs-dir", str(lone)]) == 2
+    assert "has 1 complete run(s) on Hopper-v5; a comparison needs at least 2 seeds" in capsys.readouterr().err
+
+
+def test_compare_picks_runs_by_budget(runs_dir, tmp_path, capsys):
+    _fixture(runs_dir)  # 10000-step runs of ppo_clip and trpo
+    mine = tmp_path / "mine"
+    for seed, score in enumerate((500.0, 700.0)):
+        fake_run(mine, "Hopper-v5", "ppo_clip", (("clip_eps", "0.1"),), seed, score, steps=20_000)
+        fake_run(mine, "Hopper-v5", "trpo", (), seed, score - 300.0, steps=20_000)
+    both = ["--runs-dir", str(mine), "--runs-dir", str(runs_dir)]
+    assert main(["compare", "ppo_clip:clip_eps=0.1", "trpo", *both]) == 2  # trpo has two budgets
+    assert "different step budgets" in capsys.readouterr().err
+    assert main(["compare", "ppo_clip:clip_eps=0.1", "trpo", *both, "--budget", "20000"]) == 0
+    out = capsys.readouterr().out
+    assert "| Hopper-v5 | 600.0" in out and "(n=2)" in out
+
+
+@pytest.mark.parametrize("overall, expected", [
+    ({"p_improvement": 0.9, "p_low": 0.7, "p_high": 1.0}, "A beats B by P(A > B), whose 95% interval excludes 0.5"),
+    ({"p_improvement": 0.1, "p_low": 0.0, "p_high": 0.3}, "B beats A by P(A > B), whose 95% interval excludes 0.5"),
+    ({"p_improvement": 0.6, "p_low": 0.4, "p_high": 0.8, "iqm_low": 0.006, "iqm_high": 0.028},
+     "cannot decide by P(A > B), whose 95% interval includes 0.5: P(A > B) = 0.60 [0.40, 0.80] at 3 runs per task "
+     "on 7 task(s); the IQM difference +0.014 [+0.006, +0.028] excludes 0: one arm's scores are higher on "
+     "aggregate, but a run of one is not reliably better than a run of the other."),
+    ({"p_improvement": 0.6, "p_low": 0.4, "p_high": 0.8},
+     "cannot decide by P(A > B), whose 95% interval includes 0.5: P(A > B) = 0.60 [0.40, 0.80] at 3 runs per task "
+     "on 7 task(s)."),
+])
+def test_compare_verdict_rests_on_one_statistic_and_never_contradicts_an_interval(overall, expected):
+    from suite.results.compare import verdict
+
+    o = {"iqm_difference": 0.014, "iqm_low": -0.01, "iqm_high": 0.03, "mean_difference": 0.01, "mean_low": -0.02,
+         "mean_high": 0.04, "runs_per_task": 3, "tasks": 7, **overall}
+    line = verdict("A", "B", o)
+    assert line.startswith(expected) if not expected.endswith(".") else line == expected
+
+
 def test_export_long_table_and_npz(runs_dir, tmp_path):
     _fixture(runs_dir)
     written = suite.export(runs_dir, tmp_path / "out")
@@ -276,3 +333,102 @@ def test_check_arm_fails_a_subclass_whose_override_changes_nothing(tmp_path, mon
     assert "FAIL  overrides run on InvertedPendulum-v5: records identical to the built-in PPO's" in out
     assert main(["check-arm", "examples.ppo_log_ratio_penalty:ARM", "--tasks", TASK]) == 0
     assert "PASS  overrides run on InvertedPendulum-v5: records differ" in capsys.readouterr().out
+
+
+HELPER = '''
+from algorithms import PPO
+
+
+class HelperPPO(PPO):
+    def minibatch_loss(self, batch, idx, clip_eps=None):
+        return super().minibatch_loss(batch, idx, clip_eps)
+'''
+FRONT = '''
+from algorithms import PPOConfig
+from helpermod import HelperPPO
+
+ARM = (HelperPPO, PPOConfig(objective="clip"))
+'''
+
+
+def test_the_hash_covers_the_users_modules_the_class_comes_from(tmp_path, monkeypatch):
+    """Two versions of your code never share a run: an edit to the module the class is defined
+    in (not the one the arm is named by) is another config hash; stdlib and installed packages
+    are not hashed, nor are the suite's own packages."""
+    from algorithms.arms import _PLUGINS, user_modules
+
+    (tmp_path / "helpermod.py").write_text(HELPER)
+    (tmp_path / "frontmod.py").write_text(FRONT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        first = make_arm("frontmod:ARM")
+        assert [m.__name__ for m in user_modules(sys.modules["frontmod"], first.algorithm)] == ["frontmod",
+                                                                                               "helpermod"]
+        _PLUGINS.clear()
+        for name in ("frontmod", "helpermod"):
+            sys.modules.pop(name)
+        (tmp_path / "helpermod.py").write_text(HELPER.replace("clip_eps)", "clip_eps)  # edited"))
+        assert make_arm("frontmod:ARM").config_hash != first.config_hash
+    finally:
+        _PLUGINS.clear()
+        for name in ("frontmod", "helpermod"):
+            sys.modules.pop(name, None)
+
+
+EXITS = '''
+import sys
+
+from algorithms import PPO, PPOConfig
+
+
+class ExitingPPO(PPO):
+    def update(self, batch):
+        sys.exit(0)
+
+
+ARM = (ExitingPPO, PPOConfig(objective="clip"))
+'''
+
+
+def test_a_plugin_cannot_end_the_command_or_the_grid(tmp_path, monkeypatch, capsys):
+    """sys.exit at import: one line, exit 2 (run) and the arms listing goes on (exit 1); sys.exit
+    in update: that run fails with one line, the other arm of the grid trains."""
+    (tmp_path / "exitatimport.py").write_text("import sys\nsys.exit(0)\n")
+    (tmp_path / "exitinupdate.py").write_text(EXITS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    runs = tmp_path / "runs"
+    assert main(["run", "--algos", "exitatimport:ARM", "--tasks", TASK, "--runs-dir", str(runs), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot import 'exitatimport' (SystemExit: 0)" in err, err
+    assert main(["arms", "exitatimport:ARM", "ppo_clip"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("exitatimport:ARM: cannot be loaded: ") and "\nppo_clip (PPO)" in out
+    status = main(["run", "--algos", "exitinupdate:ARM,ppo_clip", "--tasks", TASK, "--steps", "4096",
+                   "--runs-dir", str(runs), "--workers", "1", "--display", "lines"])
+    assert status == 1
+    frame = suite.status(runs)
+    states = {arm: state for arm, state in zip(frame["arm"], frame["status"], strict=True)} if "arm" in frame else {}
+    captured = capsys.readouterr()
+    assert "called sys.exit(0) while training" in captured.out + captured.err
+    runs_found = {p.parent.name.split("-")[0]: suite.run_state(p).state for p in runs.glob("*/*/seed0")}
+    assert runs_found == {"exitinupdate.ARM": "failed", "ppo_clip": "complete"}, (runs_found, states)
+
+
+def test_the_allow_list_is_checked_against_the_module_that_would_be_imported():
+    from suite.grid.runner import modules_named
+
+    assert modules_named({"task": "Hopper-v5", "arm_label": "evilmod:ARM:lr=0.1",
+                          "plugin": {"module": "allowedmod"}}) == ["evilmod"]
+    assert modules_named({"task": "mymod:Env-v0", "arm_label": "ppo_clip:clip_eps=0.1"}) == ["mymod"]
+
+
+def test_an_edited_arm_label_is_damaged(tmp_path):
+    suite.run("ppo_clip:clip_eps=0.2", tasks=[TASK], seeds=1, steps=2048, runs_dir=tmp_path, workers=1,
+              display="none")
+    [run] = tmp_path.glob("*/*/seed0")
+    assert suite.run_state(run).state == "complete"
+    config = json.loads((run / "config.json").read_text())
+    config["arm_label"] = "ppo_clip:clip_eps=0.3"  # relabels the run in tables, not its numbers
+    (run / "config.json").write_text(json.dumps(config))
+    found = suite.run_state(run)
+    assert found.state == "damaged" and "arm_label 'ppo_clip:clip_eps=0.3' is not its arm" in found.reason

@@ -41,6 +41,10 @@ from suite.records.state import RunState, run_state
 EVAL_EPISODES = 10
 
 
+class AlgorithmExit(RuntimeError):
+    """An algorithm's code called sys.exit: the runs it was training fail, the grid goes on."""
+
+
 def execute(spec: RunSpec, runs_dir: str | Path, checkpoint_every: int = 10,
             stop_after: int | None = None, on_row=None, should_stop=None) -> RunResult:
     """Train one run to completion (or `stop_after` iterations), resuming from its
@@ -76,15 +80,18 @@ def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: 
             continue
         try:
             trainer, logger = _prepare(spec, record, state, on_row, adjust)
-        except Exception as err:  # this member fails alone; the others train
+        except (Exception, SystemExit) as err:  # this member fails alone (sys.exit in its code too)
             results[i] = record_failure(spec, record, err, traceback.format_exc())
             continue
         members.append((i, spec, record, trainer, logger))
     # a diverging run's overflows are recorded as its divergence (trainer.check_finite), not
     # printed as numpy RuntimeWarnings with their source lines
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        statuses = train_group([m[3] for m in members], [m[4] for m in members], checkpoint_every, stop_after,
-                               should_stop=should_stop)
+        try:
+            statuses = train_group([m[3] for m in members], [m[4] for m in members], checkpoint_every, stop_after,
+                                   should_stop=should_stop)
+        except SystemExit as err:  # an algorithm's own sys.exit fails its group, never the grid
+            raise AlgorithmExit(f"the algorithm's code called sys.exit({err.code!r}) while training") from None
     for (i, spec, record, trainer, logger), status in zip(members, statuses, strict=True):
         results[i] = _finish(spec, record, trainer, logger, status)
     return results  # type: ignore[return-value]
@@ -202,13 +209,12 @@ def modules_named(config: dict[str, Any]) -> list[str]:
     task = str(config.get("task", ""))
     if ":" in task:
         found.append(task.split(":", 1)[0])
-    plugin = config.get("plugin")
+    # exactly what make_arm(arm_label) would import: the label's module (module:NAME), or an
+    # entry-point name; config.json's `plugin` field is not what gets imported
     label = str(config.get("arm_label", ""))
-    name = label.split(":", 1)[0]
-    if isinstance(plugin, dict) and plugin.get("module"):
-        found.append(str(plugin["module"]))
-    elif name not in ARMS:
-        found.append(name)
+    head = ":".join(p for p in label.split(":") if "=" not in p)
+    if head and head not in ARMS:
+        found.append(head.split(":", 1)[0])
     return found
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from algorithms import arm_config_hash
+from algorithms import RECORD_NAMES, arm_config_hash
 from suite.errors import SuiteError
 from suite.paper import SCORE_EPISODES, paper_score
 from suite.records.files import (
@@ -91,7 +91,7 @@ def run_state(path: str | Path) -> RunState:
                 "seed": config.get("seed")}
     if named != recorded:
         return damaged(f"the directory's name says {_show(named)} but {CONFIG} says {_show(recorded)}", config)
-    problem = _hash_problem(config)
+    problem = _hash_problem(config) or _label_problem(config)
     if problem:
         return damaged(problem, config)
     try:
@@ -114,6 +114,23 @@ def run_state(path: str | Path) -> RunState:
         if problem:
             return damaged(problem, config, result)
     return RunState(result.status, record.path, "", config, result)
+
+
+def _label_problem(config: dict[str, Any]) -> str:
+    """config.json's arm_label is shown in tables, so it must say what the record's data says:
+    its arm (as named in run directories, RECORD_NAMES) and exactly its overrides."""
+    label = config.get("arm_label")
+    overrides = config.get("overrides", {})
+    if not isinstance(label, str) or not isinstance(overrides, dict):
+        return f"{CONFIG} lacks its arm_label or overrides"
+    parts = label.split(":")
+    head = ":".join(p for p in parts if "=" not in p)
+    named = sorted(p for p in parts if "=" in p)
+    if RECORD_NAMES.get(head, head.replace(":", ".")) != config.get("arm") or \
+            named != sorted(f"{k}={v}" for k, v in overrides.items()):
+        return (f"{CONFIG}'s arm_label {label!r} is not its arm {config.get('arm')!r} with its overrides "
+                f"{overrides}: the label was edited")
+    return ""
 
 
 def _hash_problem(config: dict[str, Any]) -> str:

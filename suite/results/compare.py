@@ -11,7 +11,9 @@ return = 1; suite/data/reference_scores.json), so that the two arms never move e
 numbers. Per task: each arm's mean score with a 95% bootstrap interval over its seeds.
 Overall: the difference of IQM and of mean normalized scores (A - B) and the probability of
 improvement P(A > B), each with a 95% stratified-bootstrap interval (rliable), and a
-one-line verdict that says when the data cannot decide.
+one-line verdict resting on P(A > B) alone (decided when its interval excludes 0.5), which says
+when the data cannot decide and why where the aggregate intervals exclude 0. Each side needs
+at least 2 seeds on every compared task; an arm is never compared with itself.
 """
 
 from __future__ import annotations
@@ -74,27 +76,46 @@ def _check_like_with_like(a, b, names: tuple[str, str]) -> None:
             raise SuiteError(f"{name} mixes versions of one task; compare one version")
 
 
+MIN_SEEDS = 2  # per side and task: one seed has no spread, and its interval would be a point
+
+
 def compare(a: str, b: str, runs_dirs=("runs",), tasks: list[str] | None = None, reps: int = REPS,
-            seed: int = STATS_SEED) -> dict:
-    """The comparison as a dict: per_task (DataFrame), overall (dict), verdict (str)."""
+            seed: int = STATS_SEED, budget: int | None = None) -> dict:
+    """The comparison as a dict: per_task (DataFrame), overall (dict), verdict (str). A run
+    found in several runs dirs (one task, config hash and seed) counts once; `budget` keeps the
+    runs of that step budget only."""
     for runs_dir in runs_dirs:
         if not check_runs_dir(runs_dir, write=False).is_dir():
             raise SuiteError(f"runs dir {str(runs_dir)!r} does not exist")
     frame = pd.concat([load_runs(d) for d in runs_dirs], ignore_index=True)
     if frame.empty:
         raise SuiteError(f"no run records in {', '.join(map(str, runs_dirs))}")
+    frame = frame.drop_duplicates(subset=["task", "config_hash", "seed"], keep="first")
     frame["score"] = pd.to_numeric(frame.get("score"), errors="coerce")
+    if budget is not None:
+        frame = frame[frame["budget"] == budget]
+        if frame.empty:
+            raise SuiteError(f"no runs with a budget of {budget} steps in {', '.join(map(str, runs_dirs))}")
     if tasks is not None:
         frame = frame[frame["task"].isin(tasks)]
     left, right = side(frame, a, tasks), side(frame, b, tasks)
     if left.empty or right.empty:
         empty = a if left.empty else b
         raise SuiteError(f"no complete runs of {empty!r} in {', '.join(map(str, runs_dirs))}")
+    if set(left["config_hash"]) == set(right["config_hash"]):
+        raise SuiteError(f"{a!r} and {b!r} are one configuration (config hash "
+                         f"{', '.join(sorted(set(left['config_hash'])))}): nothing to compare")
     _check_like_with_like(left, right, (a, b))
     common = sorted(set(left["task"]) & set(right["task"]))
     if not common:
         raise SuiteError(f"{a!r} and {b!r} have no task in common with complete runs")
     left, right = (x[x["task"].isin(common)] for x in (left, right))
+    for name, x in ((a, left), (b, right)):
+        counts = x.groupby("task").size()
+        if (counts < MIN_SEEDS).any():
+            task = counts[counts < MIN_SEEDS].index[0]
+            raise SuiteError(f"{name!r} has {int(counts[task])} complete run(s) on {task}; a comparison needs at "
+                             f"least {MIN_SEEDS} seeds per side and task")
     left, _ = normalize(left, "reference")
     right, _ = normalize(right, "reference")
     per_task = []
@@ -121,15 +142,24 @@ def compare(a: str, b: str, runs_dirs=("runs",), tasks: list[str] | None = None,
 
 
 def verdict(a: str, b: str, o: dict) -> str:
-    """One line: which arm is ahead, or that the data cannot decide."""
+    """One line, resting on one statistic: the probability of improvement P(A > B) (Agarwal et
+    al. 2021; rliable), decided when its 95% interval excludes 0.5. Where the aggregate
+    differences' intervals exclude 0 while P's does not, the line says why both hold."""
     odds = f"P(A > B) = {o['p_improvement']:.2f} [{o['p_low']:.2f}, {o['p_high']:.2f}]"
-    if o["p_low"] > 0.5 and o["iqm_low"] > 0:
-        return f"{a} beats {b}: {odds} and the IQM difference's interval excludes 0."
-    if o["p_high"] < 0.5 and o["iqm_high"] < 0:
-        return f"{b} beats {a}: {odds} and the IQM difference's interval excludes 0."
-    return (f"cannot decide: P(A > B) = {o['p_improvement']:.2f} [{o['p_low']:.2f}, {o['p_high']:.2f}] and the IQM "
-            f"difference {o['iqm_difference']:+.2f} [{o['iqm_low']:+.2f}, {o['iqm_high']:+.2f}] leave both orders "
-            f"possible at {o['runs_per_task']} runs per task on {o['tasks']} task(s).")
+    basis = "by P(A > B), whose 95% interval"
+    if o["p_low"] > 0.5:
+        return f"{a} beats {b} {basis} excludes 0.5: {odds}."
+    if o["p_high"] < 0.5:
+        return f"{b} beats {a} {basis} excludes 0.5: {odds}."
+    line = (f"cannot decide {basis} includes 0.5: {odds} at {o['runs_per_task']} runs per task on {o['tasks']} "
+            "task(s)")
+    resolved = [f"the {name} difference {o[f'{key}_difference']:+.3f} [{o[f'{key}_low']:+.3f}, "
+                f"{o[f'{key}_high']:+.3f}]" for key, name in (("iqm", "IQM"), ("mean", "mean"))
+                if o[f"{key}_low"] > 0 or o[f"{key}_high"] < 0]
+    if resolved:
+        line += (f"; {' and '.join(resolved)} exclude{'s' if len(resolved) == 1 else ''} 0: one arm's scores are "
+                 "higher on aggregate, but a run of one is not reliably better than a run of the other")
+    return line + "."
 
 
 def compare_markdown(result: dict) -> str:

@@ -16,12 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from suite.errors import SuiteError
+from suite.grid.plan import plan
 from suite.paper import (
     COMPARISONS,
     FIGURE3,
+    NOCLIP_CAUSES,
     PAPER_SEEDS,
     PAPER_STEPS,
     PRESETS,
+    RECORDED_GRIDS,
     TABLE1,
     TABLE1_PPO1,
     Comparison,
@@ -42,6 +45,7 @@ from suite.results.stats import (
     STATS_SEED,
     aggregates,
     improvement_probabilities,
+    interval,
     performance_profiles,
     score_matrices,
 )
@@ -128,17 +132,22 @@ def _render(frame, runs_dir, out: Path, mode: str, seed: int, budget: int | None
         parts.append(f"These runs are {steps:,} steps long, not the paper's {PAPER_STEPS:,}: the paper's values "
                      "are not shown beside them.")
     else:
-        paper = PRESETS["paper"]
-        planned = len(paper["algos"]) * len(paper["tasks"]) * paper["seeds"]
-        done = int(frame["status"].isin([Status.COMPLETE, Status.DIVERGED]).sum())
-        parts.append(f"Progress: {done} of the {planned} runs of `python -m suite run --preset paper` are final"
-                     + (" (the grid is still running: every table below says what it is built from)."
-                        if done < planned else "."))
+        final = frame[frame["status"].isin([Status.COMPLETE, Status.DIVERGED])]
+        finished = set(zip(final["task"], final["config_hash"], final["seed"].astype(int), strict=True))
+        counts = []
+        for name in RECORDED_GRIDS:
+            grid = PRESETS[name]
+            keys = {(s.task, s.run_hash, s.seed) for s in plan(grid["algos"], grid["tasks"], grid["seeds"],
+                                                                 grid["steps"])}
+            counts.append(f"{len(keys & finished)} of the {len(keys)} runs of `--preset {name}`")
+        parts.append("Progress (final runs in this runs dir): " + "; ".join(counts) + ". While a grid is still "
+                     "running, every table below says what it is built from.")
     parts.append("")
     for comparison in COMPARISONS:
         parts += _comparison_section(frame, comparison, steps, mode, seed, out)
     if steps == PAPER_STEPS:
         parts += _profiles_section(frame, seed)
+        parts += _noclip_causes_section(frame, seed)
     parts += ["## Raw scores per task, every arm in the runs dir", "",
               "Mean ± sample standard deviation (ddof = 1) over seeds of each run's score; n = complete runs.",
               "", per_task_markdown(per_task(frame)), ""]
@@ -309,6 +318,45 @@ def _rliable_section(runs, comparison: Comparison, mode: str, seed: int, out: Pa
     for arm, why in excluded.items():
         parts.append(f"- left out of the rliable statistics: {arm} ({why})")
     return parts + ([""] if excluded else [])
+
+
+def _noclip_causes_section(frame, seed: int) -> list[str]:
+    """Issue 33: no-clip (and clip 0.2 beside it) under ppo1 with each candidate cause of the
+    paper's collapse, one at a time; does any take no-clip below the random policy on average?"""
+    try:
+        normalized, _ = comparison_results(frame, NOCLIP_CAUSES)
+    except SuiteError:
+        return []
+    if normalized.empty:
+        return []
+    planned = len(NOCLIP_CAUSES.rows) * len(normalized["task"].unique()) * PAPER_SEEDS
+    lines = ["## Why no-clip does not collapse: candidate causes on top of ppo1", "",
+             f"Built from {normalized['normalized'].notna().sum()} complete runs of the {len(NOCLIP_CAUSES.rows)} "
+             f"rows x {len(normalized['task'].unique())} tasks x {PAPER_SEEDS} seeds "
+             f"({planned}) of `python -m suite run --preset noclip_causes`. Normalized among these rows (random "
+             "policy = 0, the best row's per-task mean = 1); the mean over runs with a 95% bootstrap interval, "
+             "runs resampled within each task. The paper's no-clip row is -0.39, below random because of "
+             "HalfCheetah. A cause explains the collapse if it takes no-clip's interval below 0 and leaves clip "
+             "0.2's above it.", ""]
+    rows = []
+    verdicts = []
+    for row, _ in NOCLIP_CAUSES.rows:
+        runs = normalized[(normalized["row"] == row) & normalized["normalized"].notna()]
+        if runs.empty:
+            rows.append([row, "-", "0", "-", "-"])
+            continue
+        per_task = [runs.loc[runs["task"] == t, "normalized"].to_numpy(float) for t in sorted(runs["task"].unique())]
+        mean, low, high = (float(x) for x in interval(per_task, seed=seed))
+        cheetah = runs.loc[runs["task"] == "HalfCheetah-v5", "score"]
+        rows.append([row, f"{mean:.2f} [{low:.2f}, {high:.2f}]", str(len(runs)),
+                     f"{int((runs['normalized'] < 0).sum())}",
+                     f"{cheetah.mean():.1f} (n={len(cheetah)})" if len(cheetah) else "-"])
+        if row.startswith("No clipping"):
+            where = ("below random" if high < 0 else "above random" if low > 0 else "not resolved from random")
+            verdicts.append(f"- {row}: {where} on average ({mean:.2f} [{low:.2f}, {high:.2f}], {len(runs)} runs).")
+    lines += [markdown_table(["row", "mean normalized [95% CI]", "runs", "runs below random",
+                              "HalfCheetah mean return"], rows), "", *verdicts, ""]
+    return lines
 
 
 def _ablation_section(frame, mode: str, seed: int, out: Path) -> list[str]:
