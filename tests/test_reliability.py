@@ -118,8 +118,8 @@ BAD_RUN_ARGS = [
     (["--tasks", "NoSuchTask-v0"], "unknown task 'NoSuchTask-v0'"),
     (["--tasks", "nosuchmodule:Env-v0"], "cannot import module 'nosuchmodule'"),
     (["--tasks", "json:Nope-v0"], "unknown task 'json:Nope-v0'"),
-    (["--preset", "nosuch"], "unknown preset 'nosuch'; valid presets: table1, table1_ppo1, figure3, paper, noclip_causes, "
-                                   "figure3_tuning, table1_ppo1_15, quick"),
+    (["--preset", "nosuch"], "unknown preset 'nosuch'; valid presets: table1, table1_ppo1, figure3, paper, "
+                                   "noclip_causes, figure3_tuning, table1_ppo1_15, quick"),
     (["--backend", "nosuch"], "unknown backend 'nosuch'; valid backends: local, ray"),
     (["--steps", "0"], "must be a positive whole number"),
     (["--steps", "-100"], "must be a positive whole number"),
