@@ -36,7 +36,7 @@ from suite.records.files import (
     make_dirs,
 )
 from suite.records.result import RunResult, Status
-from suite.records.state import RunState, run_state
+from suite.records.state import RunState, run_state, split_label
 
 EVAL_EPISODES = 10
 
@@ -211,8 +211,7 @@ def modules_named(config: dict[str, Any]) -> list[str]:
         found.append(task.split(":", 1)[0])
     # exactly what make_arm(arm_label) would import: the label's module (module:NAME), or an
     # entry-point name; config.json's `plugin` field is not what gets imported
-    label = str(config.get("arm_label", ""))
-    head = ":".join(p for p in label.split(":") if "=" not in p)
+    head, _ = split_label(str(config.get("arm_label", "")))
     if head and head not in ARMS:
         found.append(head.split(":", 1)[0])
     return found

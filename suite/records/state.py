@@ -116,6 +116,12 @@ def run_state(path: str | Path) -> RunState:
     return RunState(result.status, record.path, "", config, result)
 
 
+def split_label(label: str) -> tuple[str, list[str]]:
+    """An arm label's (name, ["key=value", ...]): the name may be a plug-in's module:NAME."""
+    parts = label.split(":")
+    return ":".join(p for p in parts if "=" not in p), [p for p in parts if "=" in p]
+
+
 def _label_problem(config: dict[str, Any]) -> str:
     """config.json's arm_label is shown in tables, so it must say what the record's data says:
     its arm (as named in run directories, RECORD_NAMES) and exactly its overrides."""
@@ -123,11 +129,9 @@ def _label_problem(config: dict[str, Any]) -> str:
     overrides = config.get("overrides", {})
     if not isinstance(label, str) or not isinstance(overrides, dict):
         return f"{CONFIG} lacks its arm_label or overrides"
-    parts = label.split(":")
-    head = ":".join(p for p in parts if "=" not in p)
-    named = sorted(p for p in parts if "=" in p)
+    head, named = split_label(label)
     if RECORD_NAMES.get(head, head.replace(":", ".")) != config.get("arm") or \
-            named != sorted(f"{k}={v}" for k, v in overrides.items()):
+            sorted(named) != sorted(f"{k}={v}" for k, v in overrides.items()):
         return (f"{CONFIG}'s arm_label {label!r} is not its arm {config.get('arm')!r} with its overrides "
                 f"{overrides}: the label was edited")
     return ""
