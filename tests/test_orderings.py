@@ -8,7 +8,10 @@ import pytest
 
 from suite.paper import FIGURE3, PUBLISHED_FILE, paper_figure3
 from suite.results.orderings import (
+    EQUAL,
+    EQUIVALENCE,
     LEVEL,
+    LEVEL_UNRESOLVED,
     OTHER_SIDE,
     REPRODUCES,
     REVERSED,
@@ -57,6 +60,24 @@ def test_level_in_the_paper_is_level_or_separated_in_ours():
     apart = _runs({("A", "L-v5"): [1000, 1000, 1000], ("B", "L-v5"): [500, 510, 520]})
     assert _verdicts(level) == {("L-v5", "A", "B"): LEVEL}
     assert _verdicts(apart) == {("L-v5", "A", "B"): SEPARATED}
+
+
+def test_a_resolved_gap_inside_the_equivalence_margin_is_practically_equal_not_reversed():
+    # Reacher-like: the paper orders A above B; ours has B ahead by 0.4 of a 40-wide range
+    tight = _runs({("A", "T-v5"): [-4.4, -4.5, -4.6], ("B", "T-v5"): [-4.0, -4.1, -4.2]})
+    (found,) = orderings(tight, PAPER, {"T-v5": -44.0}, reps=500)
+    assert found.high < 0  # resolved, the other way
+    assert found.margin == pytest.approx(EQUIVALENCE * (-4.1 + 44.0))
+    assert found.verdict == EQUAL
+    assert orderings(tight, PAPER, reps=500)[0].verdict == REVERSED  # no range given: no margin
+
+
+def test_level_in_the_paper_but_unresolved_and_not_equal_in_ours_is_said_so():
+    # InvertedPendulum-like: 1000 against 672 with a spread too wide to resolve either way
+    spread = _runs({("A", "L-v5"): [1000, 1000, 1000], ("B", "L-v5"): [16, 1000, 1000]})
+    assert orderings(spread, PAPER, {"L-v5": 5.0}, reps=500)[0].verdict == LEVEL_UNRESOLVED
+    near = _runs({("A", "L-v5"): [1000, 1000, 1000], ("B", "L-v5"): [990, 995, 1000]})
+    assert orderings(near, PAPER, {"L-v5": 5.0}, reps=500)[0].verdict == LEVEL
 
 
 def test_rows_without_a_paper_value_or_enough_seeds_are_left_out():

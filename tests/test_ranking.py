@@ -9,10 +9,14 @@ from scipy.stats import spearmanr
 from suite.results.ranking import (
     Scores,
     normalized_means,
+    null_p,
     null_rho,
+    paper_best,
+    plain_words,
     profile_differences,
     rank_uncertainty,
     ranking_markdown,
+    resolved_against,
     seeds_needed,
 )
 
@@ -117,3 +121,51 @@ def test_a_comparison_without_an_outlier_speaks_of_all_its_pairs():
     fixed = rank_uncertainty(scores([100, 80, 60, 0], noise=1.0), reps=300, last_fixed="s3")
     text = ranking_markdown(fixed, "s3")
     assert "among the 3 settings other than 's3'" in text and "Among the other settings" in text
+
+
+def test_a_resample_is_normalized_by_the_given_tops_not_its_own_best():
+    raw = np.array([[[10.0, 30.0]], [[40.0, 40.0]]])
+    _, per_task = normalized_means(raw, np.array([0.0]), top=np.array([80.0]))
+    np.testing.assert_allclose(per_task[:, 0], [0.25, 0.5])
+
+
+def test_the_bootstrap_is_centred_on_the_table_s_numbers_with_fixed_tops():
+    # two settings level in truth: renormalizing each resample would pull both below their
+    # point estimate (the max of two noisy means sits above either); fixed tops do not
+    s = scores([100, 100], noise=20.0, seeds=5, seed=1)
+    r = rank_uncertainty(s, reps=2000, last_fixed=None)
+    (_, _, diff, low, high), = r.pairs
+    assert low < diff < high and low < 0 < high
+    assert max(r.means) == pytest.approx(1.0) and r.means.min() < 1.0
+
+
+def test_null_p_is_the_share_of_random_orderings_reaching_the_observed_rho():
+    paper = np.array([0.1, 0.2, 0.3])
+    # 3 settings: 1 of the 6 orderings gives rho = 1; with the first fixed last (lowest), 1 of 2
+    assert null_p(paper, 1.0) == pytest.approx(1 / 6, abs=0.01)
+    assert null_p(paper, 1.0, {0: 1}) == pytest.approx(1 / 2, abs=0.01)
+    assert null_p(paper, -1.0) == 1.0  # every ordering reaches the lowest rho
+    exact = np.mean([spearmanr(p, paper).statistic >= 0.5 - 1e-12 for p in permutations(range(3))])
+    assert null_p(paper, 0.5) == pytest.approx(exact, abs=0.01)
+
+
+def test_every_rho_printed_carries_its_null_p_values():
+    s = scores([100, 80, 60, 40, 20], noise=5.0)
+    paper = {f"s{i}": v for i, v in enumerate([0.9, 0.7, 0.5, 0.3, 0.1])}
+    r = rank_uncertainty(s, paper, reps=300, last_fixed="s4")
+    assert r.rho_p == pytest.approx(1 / 120, abs=0.003) and r.rho_p_last == pytest.approx(1 / 24, abs=0.005)
+    text = ranking_markdown(r, "s4")
+    assert f"P(rho >= 1.00) = {r.rho_p:.3f} with the settings in random order, {r.rho_p_last:.3f} with" in text
+    assert "with 's4' last and the rest random" in text
+
+
+def test_plain_words_name_what_is_resolved_from_the_paper_s_best_and_how_likely_it_is_ours():
+    s = scores([100, 99, 99.5, 40], noise=0.5, seeds=5)
+    paper = {"s0": 0.5, "s1": 0.9, "s2": 0.7, "s3": 0.1}  # the paper's best is s1
+    r = rank_uncertainty(s, paper, reps=500, last_fixed=None)
+    assert paper_best(r) == "s1"
+    above, below = resolved_against(r, "s1")
+    assert "s3" in below and not set(above) & {"s3"}
+    text = plain_words(r, None)
+    assert "Resolved from the paper's best, 's1': " in text and "'s3' below" in text
+    assert f"it is our best with probability {r.p_first[1]:.2f}" in text

@@ -4,13 +4,12 @@ rliable interval estimates, and performance profiles. Deterministic for the same
 from __future__ import annotations
 
 import io
+import textwrap
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from algorithms import make_arm
-from suite.paper import FIGURE3, TABLE1, distinct_arms
 from suite.records.files import EPISODES, atomic_write_bytes, read_csv
 from suite.records.result import Status
 from suite.results.stats import STATS_SEED, interval
@@ -54,18 +53,24 @@ def curve(episodes: list[dict], grid: np.ndarray) -> np.ndarray:
     return out
 
 
-def arm_colors(names) -> dict[str, tuple]:
-    """One colour per arm in every figure: Figure 3's arms first, then Table 1's, in a fixed
-    order (a setting in both, Figure 3's PPO (Clip) = Table 1's eps = 0.2, keeps one colour),
-    other names after them in sorted order. tab20's ten full hues come before its light ones."""
+# Eleven hues a reader can tell apart (tab10, then black), and line styles cycling beside them
+# so that neighbours differ twice and a grey print still separates them.
+PALETTE = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
+           "tab:gray", "tab:olive", "tab:cyan", "black")
+LINESTYLES = ("-", "--", "-.", ":")
+CHARS_PER_INCH = 11  # characters of a 9-point title per inch of figure: a longer title wraps, never clips
 
-    plt = _figure()
-    order = [make_arm(spec).config_hash for spec in distinct_arms(FIGURE3, TABLE1)]
-    index = {row: order.index(make_arm(spec).config_hash) for c in (FIGURE3, TABLE1) for row, spec in c.rows}
-    others = sorted(set(names) - set(index))
-    index.update({name: len(order) + i for i, name in enumerate(others)})
-    cmap = plt.get_cmap("tab20")
-    return {name: cmap((2 * index[name]) % 20 + (index[name] // 10) % 2) for name in names}
+
+def arm_styles(names) -> dict[str, tuple[str, str]]:
+    """(colour, line style) per name, in the order given: one figure's rows get distinct
+    hues (11 before any repeats) and a line style that changes from one row to the next."""
+    names = list(dict.fromkeys(names))
+    return {name: (PALETTE[i % len(PALETTE)], LINESTYLES[(i + i // len(PALETTE)) % len(LINESTYLES)])
+            for i, name in enumerate(names)}
+
+
+def _title(text: str, inches: float) -> str:
+    return "\n".join(textwrap.wrap(text, int(CHARS_PER_INCH * inches))) if text else text
 
 
 def bootstrap_band(curves: np.ndarray, seed: int = STATS_SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +97,7 @@ def learning_curves(frame, path: Path, label: str = "arm_label", title: str = ""
     rows = int(np.ceil(len(tasks) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
     arms = list(dict.fromkeys(done[label]))
-    colors = arm_colors(arms)
+    styles = arm_styles(arms)
     for ax, task in zip(axes.flat, tasks, strict=False):
         rows_task = done[done["task"] == task]
         steps = int(rows_task["steps"].max())
@@ -106,10 +111,11 @@ def learning_curves(frame, path: Path, label: str = "arm_label", title: str = ""
             with warnings.catch_warnings():  # bins before any episode ended are NaN for every seed
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mean = np.nanmean(curves, axis=0)
-                ax.plot(x, mean, color=colors[arm], label=f"{arm} (n={len(curves)})", linewidth=1.2)
+                color, style = styles[arm]
+                ax.plot(x, mean, color=color, linestyle=style, label=f"{arm} (n={len(curves)})", linewidth=1.3)
                 if len(curves) > 1:
                     low, high = bootstrap_band(curves)
-                    ax.fill_between(x, low, high, color=colors[arm], alpha=0.2, linewidth=0)
+                    ax.fill_between(x, low, high, color=color, alpha=0.12, linewidth=0)
         ax.set_title(task, fontsize=9)
         ax.set_xlabel("environment steps (millions)", fontsize=8)
         ax.set_ylabel("training episode return", fontsize=8)
@@ -117,10 +123,12 @@ def learning_curves(frame, path: Path, label: str = "arm_label", title: str = ""
     for ax in list(axes.flat)[len(tasks):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
+    ncol = min(4, len(labels))
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8)
     caption = "mean over seeds; band: bootstrap 95% CI of that mean (seeds resampled)"
-    fig.suptitle(f"{title}\n{caption}" if title else caption, fontsize=9)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.suptitle(_title(f"{title}. {caption}" if title else caption, 4 * cols), fontsize=9)
+    legend_rows = -(-len(labels) // ncol) if labels else 0
+    fig.tight_layout(rect=(0, min(0.3, 0.035 * legend_rows / rows + 0.02), 1, 1))
     _save(fig, path)
 
 
@@ -133,19 +141,20 @@ def interval_estimates(aggregates, path: Path, title: str = "") -> None:
     plt = _figure()
     names = list(dict.fromkeys(aggregates["aggregate"]))
     arms = list(dict.fromkeys(aggregates["arm"]))
-    colors = arm_colors(arms)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 0.5 * len(arms) + 1.2), squeeze=False)
+    styles = arm_styles(arms)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names) + 1.5, 0.4 * len(arms) + 1.6),
+                             squeeze=False)
     for ax, name in zip(axes.flat, names, strict=True):
         part = aggregates[aggregates["aggregate"] == name].set_index("arm").loc[arms]
         y = np.arange(len(arms))
-        ax.hlines(y, part["ci_low"], part["ci_high"], linewidth=6, alpha=0.6, colors=[colors[a] for a in arms])
+        ax.hlines(y, part["ci_low"], part["ci_high"], linewidth=6, alpha=0.6, colors=[styles[a][0] for a in arms])
         ax.plot(part["value"], y, "k|", markersize=12)
         ax.set_yticks(y, arms if ax is axes.flat[0] else [""] * len(arms), fontsize=8)
         ax.set_title(AGGREGATE_TITLES.get(name, name), fontsize=9)
         ax.set_xlabel("normalized score", fontsize=8)
         ax.tick_params(labelsize=7)
     if title:
-        fig.suptitle(f"{title} (95% stratified-bootstrap CIs)", fontsize=9)
+        fig.suptitle(_title(f"{title} (95% stratified-bootstrap CIs)", fig.get_figwidth()), fontsize=9)
     fig.tight_layout()
     _save(fig, path)
 
@@ -167,16 +176,18 @@ def toggle_histograms(diffs: dict[str, list[float]], path: Path) -> None:
 
 
 def performance_profiles(taus: np.ndarray, points: dict, intervals: dict, path: Path, title: str = "") -> None:
+    """The score distributions, one line per row (legend beside the axes, never over them)."""
     plt = _figure()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    colors = arm_colors(list(points))
+    fig, ax = plt.subplots(figsize=(8.5, 4.2))
+    styles = arm_styles(list(points))
     for arm in points:
-        ax.plot(taus, points[arm], label=arm, linewidth=1.2, color=colors[arm])
-        ax.fill_between(taus, intervals[arm][0], intervals[arm][1], alpha=0.2, color=colors[arm], linewidth=0)
+        color, style = styles[arm]
+        ax.plot(taus, points[arm], label=arm, linewidth=1.4, color=color, linestyle=style)
+        ax.fill_between(taus, intervals[arm][0], intervals[arm][1], alpha=0.08, color=color, linewidth=0)
     ax.set_xlabel("normalized score tau")
     ax.set_ylabel("fraction of runs with score > tau")
-    ax.set_title(f"{title}: performance profiles (95% bootstrap bands)" if title else "Performance profiles",
-                 fontsize=9)
-    ax.legend(fontsize=6)
+    ax.set_title(_title(f"{title}: performance profiles (95% bootstrap bands)" if title else "Performance profiles",
+                        6), fontsize=9)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     _save(fig, path)

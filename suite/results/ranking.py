@@ -2,9 +2,9 @@
 
 A comparison's rows (settings) are ranked by their mean normalized score over tasks x
 seeds, each task normalized as the paper did (random = 0, the best setting's mean = 1). A
-bootstrap resample draws, within each (task, setting), that cell's seeds with replacement,
-then normalizes again (the best setting of a resample is the new 1), so every statistic
-below carries the uncertainty of the normalization as well as of the scores:
+bootstrap resample draws, within each (task, setting), that cell's seeds with replacement;
+the normalization stays the one of the observed data (stats.DESIGN, the suite's one
+analysis), so every statistic below is about the same numbers as the table it sits under:
 
 - rank correlations with the paper's column (Spearman's rho, Kendall's tau), point and 95%
   percentile interval;
@@ -15,7 +15,9 @@ below carries the uncertainty of the normalization as well as of the scores:
   mean normalized scores);
 - the rho that "no-clip last, the other settings in random order" gives, exactly: with our
   ranks a permutation, Spearman's rho is linear in them, so its expectation is the rho of
-  their expected ranks over the permutations' fixed spread;
+  their expected ranks over the permutations' fixed spread; and beside every rho its null
+  p-values: the share of orderings, all random or no-clip last and the rest random, whose
+  rho is at least ours (NULL_DRAWS permutations from STATS_SEED);
 - per task, whether it separates the settings at all (Kruskal-Wallis over the seeds' scores;
   a task where every run scores the same separates nothing);
 - the seeds per task a difference of a given size would need (two-sided 5%, power 80%).
@@ -32,7 +34,7 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import friedmanchisquare, kendalltau, kruskal, norm, rankdata
+from scipy.stats import friedmanchisquare, kendalltau, kruskal, norm, rankdata, spearmanr
 
 from suite.results.stats import REPS, STATS_SEED, resamples
 from suite.results.tables import markdown_table
@@ -64,13 +66,20 @@ class Scores:
         return bool(np.isfinite(self.raw).all())
 
 
-def normalized_means(raw: np.ndarray, random: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def normalized_means(raw: np.ndarray, random: np.ndarray, top: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """(mean normalized score per setting [S], per setting and task [S, K]) of raw scores
-    [..., S, K, N]: each task's best setting mean = 1, random = 0 (leading axes: resamples)."""
+    [..., S, K, N]: random = 0 and `top` [K] = 1, by default each task's best setting mean in
+    `raw` itself (leading axes: resamples, normalized by the observed data's `top`)."""
     cell = np.nanmean(raw, axis=-1)  # [..., S, K]
-    top = cell.max(axis=-2, keepdims=True)
+    top = cell.max(axis=-2, keepdims=True) if top is None else top
     per_task = (cell - random) / (top - random)
     return per_task.mean(axis=-1), per_task
+
+
+def tops_of(raw: np.ndarray) -> np.ndarray:
+    """[K]: each task's best setting mean of raw scores [S, K, N], the normalization's 1."""
+    return np.nanmean(raw, axis=-1).max(axis=0)
 
 
 def resample(raw: np.ndarray, reps: int, seed: int) -> np.ndarray:
@@ -116,6 +125,63 @@ def null_rho(paper: np.ndarray, fixed: dict[int, int]) -> float:
     return float(((expected - expected.mean()) * b_c).sum() / (spread * np.sqrt((b_c**2).sum())))
 
 
+NULL_DRAWS = 100_000  # random orderings behind a rho's null p-values
+
+# The suite's one analysis design, stated once (the leaderboard prints it at its top) and
+# followed by every interval and test.
+DESIGN = (
+    "- **Unit**: a run's score, the mean return of its last 100 training episodes.",
+    "- **Normalization**: per task, random policy = 0 and the best row's mean over its seeds = 1, among the rows of "
+    "the same table. The tops are those of the observed data and stay fixed in every resample: an interval is "
+    "about the very numbers of its table (renormalizing each resample would pull every row down by the upward "
+    "bias of a maximum of noisy means: up to 0.054 on Table 1 at 3 seeds, as issue 33 measured); the price is "
+    "that the uncertainty of the top itself is not in the interval.",
+    "- **Intervals**: 95% percentile intervals of rliable's stratified bootstrap, runs resampled within each "
+    f"(row, task) cell, {REPS} resamples, seed {STATS_SEED}. A pairwise difference is resolved when its "
+    "interval excludes 0.",
+    "- **Tests**: Friedman's test of \"do the rows differ at all\" with tasks as blocks (per block the rows' "
+    "mean normalized scores): runs of one seed are not paired across rows, so task x seed blocks would be a "
+    "pairing the design does not have. Per task, Kruskal-Wallis over the runs' scores.",
+    "- **Against the paper**: Spearman's rho between our mean normalized scores and the paper's column, with its "
+    f"bootstrap interval and, beside it, its null p-values: the share of {NULL_DRAWS:,} random orderings (all random, "
+    "and with no-clip held last) whose rho reaches ours.",
+)
+
+
+def null_p(paper: np.ndarray, observed: float, fixed: dict[int, int] | None = None, draws: int = NULL_DRAWS,
+           seed: int = STATS_SEED) -> float:
+    """P(rho >= observed) against `paper` when our settings are ordered at random (those in
+    `fixed`, index -> rank in ascending order of score, 1 = lowest, holding theirs): the
+    share of `draws` random orderings (a fixed seed) whose Spearman's rho reaches `observed`,
+    counting the observed ordering itself, (hits + 1) / (draws + 1)."""
+    fixed = fixed or {}
+    s = len(paper)
+    free_index = [i for i in range(s) if i not in fixed]
+    free_ranks = np.array([r for r in range(1, s + 1) if r not in fixed.values()], dtype=float)
+    ranks = np.empty((draws, s))
+    for i, r in fixed.items():
+        ranks[:, i] = r
+    rng = np.random.default_rng(seed)
+    ranks[:, free_index] = rng.permuted(np.broadcast_to(free_ranks, (draws, len(free_ranks))), axis=1)
+    b = rankdata(paper)
+    b_c = b - b.mean()
+    r_c = ranks - ranks.mean(axis=1, keepdims=True)
+    rho = (r_c * b_c).sum(1) / np.sqrt((r_c**2).sum(1) * (b_c**2).sum())
+    return float(((rho >= observed - 1e-12).sum() + 1) / (draws + 1))
+
+
+def rank_correlation(table) -> tuple[float, int, float] | None:
+    """Spearman's rho between our scores and the paper's over the settings whose runs are
+    all scored, how many settings that is, and P(rho >= ours) with them in random order;
+    None with fewer than three."""
+
+    usable = table[table["complete"] & table["score"].notna() & table["paper"].notna()]
+    if len(usable) < 3:
+        return None
+    rho = float(spearmanr(usable["score"], usable["paper"]).statistic)
+    return rho, len(usable), null_p(usable["paper"].to_numpy(float), rho)
+
+
 def seeds_needed(difference: float, run_std: float, tasks: int, alpha: float = 0.05, power: float = 0.8) -> int:
     """Seeds per task for a two-sided test at `alpha` to detect a difference of mean
     normalized scores with `power`, runs of std `run_std` (normal approximation)."""
@@ -149,6 +215,8 @@ class Ranking:
     rho: tuple[float, float, float] | None = None  # point, low, high
     tau: tuple[float, float, float] | None = None
     rho_null: float | None = None
+    rho_p: float | None = None  # P(rho >= ours) with our settings in random order
+    rho_p_last: float | None = None  # the same with the outlier last and the others random
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -173,7 +241,7 @@ def rank_uncertainty(scores: Scores, paper: dict[str, float] | None = None, reps
     if not scores.complete():
         raise ValueError("rank uncertainty needs every (setting, task, seed) scored")
     means, per_task = normalized_means(scores.raw, scores.random)
-    boot_means, _ = normalized_means(resample(scores.raw, reps, seed), scores.random)  # [reps, S]
+    boot_means, _ = normalized_means(resample(scores.raw, reps, seed), scores.random, tops_of(scores.raw))
     boot_ranks = ranks_of(boot_means)
     s = len(scores.settings)
     pairs = []
@@ -219,8 +287,11 @@ def rank_uncertainty(scores: Scores, paper: dict[str, float] | None = None, reps
         ranking.paper = column
         ranking.rho = (float(rho[0]), float(np.percentile(boot_rho, 2.5)), float(np.percentile(boot_rho, 97.5)))
         ranking.tau = (float(tau[0]), float(np.percentile(boot_tau, 2.5)), float(np.percentile(boot_tau, 97.5)))
+        ranking.rho_p = null_p(column, ranking.rho[0], seed=seed)
         if last_fixed in scores.settings:
-            ranking.rho_null = null_rho(column, {scores.settings.index(last_fixed): 1})
+            last = {scores.settings.index(last_fixed): 1}
+            ranking.rho_null = null_rho(column, last)
+            ranking.rho_p_last = null_p(column, ranking.rho[0], last, seed=seed)
     return ranking
 
 
@@ -228,13 +299,23 @@ def fmt(x: float) -> str:
     return f"{x:.2f}"
 
 
+def rho_nulls(r: Ranking, outlier: str | None) -> str:
+    """The null comparisons printed beside a rho: 'P(rho >= 0.52) = 0.06 with the settings in
+    random order, 0.15 with 'X' last and the rest random (which gives rho = 0.25 on average)'."""
+    text = f"P(rho >= {fmt(r.rho[0])}) = {r.rho_p:.3f} with the settings in random order"
+    if r.rho_p_last is not None:
+        text += (f", {r.rho_p_last:.3f} with '{outlier}' last and the rest random (which gives rho = "
+                 f"{fmt(r.rho_null)} on average)")
+    return text
+
+
 def ranking_markdown(r: Ranking, exclude_from_pairs: str | None = "No clipping or penalty") -> str:
     """The uncertainty of one comparison's ranking, as markdown, with what it can and cannot
     conclude in plain words."""
 
     s = len(r.settings)
-    lines = [f"How sure this ranking is ({r.reps} stratified bootstrap resamples of seeds within each task and "
-             f"setting, renormalized each time; seed {r.seed}):", ""]
+    lines = [f"How sure this ranking is ({r.seeds} seeds per task and setting; {r.reps} stratified bootstrap "
+             f"resamples of seeds within each task and setting, seed {r.seed}, normalized by the table's tops):", ""]
     rows = [[name, fmt(r.means[i]), str(int(r.ranks[i])), fmt(r.p_first[i]), fmt(r.p_top3[i]), fmt(r.p_last[i])]
             for i, name in enumerate(r.settings)]
     lines += [markdown_table(["setting", "mean", "rank", "P(rank 1)", "P(top 3)", "P(last)"], rows), ""]
@@ -251,10 +332,8 @@ def ranking_markdown(r: Ranking, exclude_from_pairs: str | None = "No clipping o
                     f"p = {r.friedman_others[1]:.3g}." if r.friedman_others else "."))
     if r.rho is not None:
         lines.append(f"- Against the paper's column: Spearman's rho = {fmt(r.rho[0])} [{fmt(r.rho[1])}, "
-                     f"{fmt(r.rho[2])}], Kendall's tau = {fmt(r.tau[0])} [{fmt(r.tau[1])}, {fmt(r.tau[2])}].")
-        if r.rho_null is not None:
-            lines.append(f"- '{exclude_from_pairs}' last and the others in random order would give rho = "
-                         f"{fmt(r.rho_null)} on average.")
+                     f"{fmt(r.rho[2])}] ({rho_nulls(r, exclude_from_pairs)}), Kendall's tau = {fmt(r.tau[0])} "
+                     f"[{fmt(r.tau[1])}, {fmt(r.tau[2])}].")
     for found, among in ((r.task_separates, "the settings"),
                          (r.task_separates_others, f"the settings other than '{exclude_from_pairs}'")):
         if not found:
@@ -303,7 +382,7 @@ def profile_differences(a: Scores, b: Scores, reps: int = REPS, seed: int = STAT
     joint = np.concatenate([a.raw[..., :n], b.raw[..., :n]])
     s = len(a.settings)
     means, _ = normalized_means(joint, a.random)
-    boot, _ = normalized_means(resample(joint, reps, seed), a.random)
+    boot, _ = normalized_means(resample(joint, reps, seed), a.random, tops_of(joint))
     diff = boot[:, :s] - boot[:, s:]
     return pd.DataFrame({"setting": a.settings, "difference": means[:s] - means[s:],
                          "ci_low": np.percentile(diff, 2.5, axis=0), "ci_high": np.percentile(diff, 97.5, axis=0)})
@@ -313,6 +392,23 @@ def others_pairs(r: Ranking, outlier: str | None) -> list[tuple]:
     """The pairs between settings other than `outlier`; none when it is not among the settings
     (a comparison without an outlier, such as Figure 3, has no "other settings")."""
     return [q for q in r.pairs if outlier not in (q[0], q[1])] if outlier in r.settings else []
+
+
+def paper_best(r: Ranking) -> str:
+    """The setting the paper's column puts first."""
+    return r.settings[int(np.argmax(r.paper))]
+
+
+def resolved_against(r: Ranking, name: str) -> tuple[list[str], list[str]]:
+    """(the settings resolved above `name`, those resolved below it), in the settings' order."""
+    above, below = [], []
+    for a, b, _, low, high in r.pairs:
+        if name not in (a, b) or not (low > 0 or high < 0):
+            continue
+        other, other_ahead = (b, high < 0) if a == name else (a, low > 0)
+        (above if other_ahead else below).append(other)
+    order = {n: i for i, n in enumerate(r.settings)}
+    return sorted(above, key=order.get), sorted(below, key=order.get)
 
 
 def plain_words(r: Ranking, outlier: str | None) -> str:
@@ -336,6 +432,11 @@ def plain_words(r: Ranking, outlier: str | None) -> str:
         said.append(f"Among the other settings {resolved} of {len(middle)} differences are resolved.")
     else:
         said.append(f"{r.resolved} of {len(r.pairs)} pairwise differences are resolved.")
+    if r.paper is not None:
+        above, below = resolved_against(r, paper_best(r))
+        said.append(f"Resolved from the paper's best, '{paper_best(r)}': "
+                    + (", ".join([f"'{n}' above" for n in above] + [f"'{n}' below" for n in below]) or "none")
+                    + f"; it is our best with probability {fmt(r.p_first[r.settings.index(paper_best(r))])}.")
     best = int(np.argmax(r.p_first))
     if r.seeds <= 5:
         said.append(f"With {r.seeds} seeds a cell's bootstrap knows {r.seeds} values, so its intervals run narrow: a "

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
-from suite.paper import Comparison
+from algorithms import make_arm
+from suite.paper import ALL_COMPARISONS, PAPER_SEEDS, Comparison
 from suite.records.files import run_hash
 from suite.records.result import Status
 from suite.results.stats import STATS_SEED, interval
@@ -19,14 +19,29 @@ from suite.results.stats import STATS_SEED, interval
 
 def in_comparison(frame, comparison: Comparison):
     """The runs of `frame` that are rows of `comparison`, with a `row` column (the paper's
-    name for the setting), in the comparison's row order."""
+    name for the setting), in the comparison's row order: of its seeds, the first PAPER_SEEDS
+    always (a missing one shows as missing) and each further seed only once it is final in
+    every (row, task) cell, so that a grid still filling never unbalances a table."""
     budgets = frame["budget"].dropna().unique() if "budget" in frame else []
     rows = {run_hash(digest, int(b)): name for digest, name in comparison.row_names().items() for b in budgets}
     found = frame.assign(row=frame["config_hash"].map(rows))
     found = found[found["row"].notna()]
+    if comparison.seeds is not None:
+        found = found[found["seed"].isin(comparison.seeds)]
+        found = found[found["seed"].isin(balanced_seeds(found, comparison.seeds))]
     order = {name: i for i, (name, _) in enumerate(comparison.rows)}
     return found.assign(_order=found["row"].map(order)).sort_values(["_order", "task", "seed"]).drop(
         columns="_order").reset_index(drop=True)
+
+
+def balanced_seeds(runs, seeds: tuple[int, ...]) -> list[int]:
+    """`seeds`' first PAPER_SEEDS, then each further one that is final (complete or diverged) in
+    every (row, task) cell of `runs`."""
+    cells = set(zip(runs["row"], runs["task"], strict=True))
+    final = runs[runs["status"].isin([Status.COMPLETE, Status.DIVERGED])]
+    return list(seeds[:PAPER_SEEDS]) + [
+        s for s in seeds[PAPER_SEEDS:]
+        if cells and set(zip(*(final.loc[final["seed"] == s, c] for c in ("row", "task")), strict=True)) == cells]
 
 
 def mean_interval(values_by_task: list[np.ndarray], seed: int = STATS_SEED) -> tuple[float, float, float]:
@@ -99,35 +114,50 @@ def comparison_table(frame, paper: dict[str, float] | None = None, seed: int = S
     return table
 
 
-def rank_correlation(table) -> tuple[float, int] | None:
-    """Spearman's rho between our scores and the paper's over the settings whose runs are
-    all scored, and how many settings that is; None with fewer than three."""
-
-    usable = table[table["complete"] & table["score"].notna() & table["paper"].notna()]
-    if len(usable) < 3:
-        return None
-    return float(spearmanr(usable["score"], usable["paper"]).statistic), len(usable)
-
-
 def per_task_normalized(frame):
     """Mean normalized score per setting (rows, comparison order) and task (columns)."""
     table = frame.groupby(["row", "task"], sort=False)["normalized"].mean().unstack("task")
     return table[sorted(table.columns)]
 
 
-def per_task(frame, label: str = "arm_label"):
-    """Raw scores per arm (rows) and task (columns): mean, sample std over seeds (ddof 1),
-    runs, states."""
+def config_names(frame, comparisons: tuple[Comparison, ...]) -> dict[str, str]:
+    """A name per config hash of `frame` (one row of a raw table each, never two configs
+    pooled under one label): the shortest spec a comparison runs it with (`a2c_sb3`, not its
+    record's label `a2c`), else its shortest arm_label; a name two configs would share gets
+    the hash."""
+    specs: dict[str, str] = {}
+    for comparison in comparisons:
+        for spec in comparison.all_arms:
+            digest = make_arm(spec).config_hash
+            specs[digest] = min(specs.get(digest, spec), spec, key=lambda x: (len(x), x))
+    names = {}
+    for (digest, budget), group in frame.groupby(["config_hash", "budget"], sort=False):
+        arm_hash = next((h for h in specs if run_hash(h, int(budget)) == digest), None)
+        names[digest] = specs[arm_hash] if arm_hash else min(group["arm_label"], key=lambda x: (len(x), x))
+    shared = pd.Series(names).duplicated(keep=False)
+    return {digest: f"{name} [{digest}]" if shared[digest] else name for digest, name in names.items()}
 
-    expected = expected_seeds(frame)
+
+def raw_table(frame):
+    """per_task with one row per config hash, each named as config_names names it."""
+    return per_task(frame.assign(config=frame["config_hash"].map(config_names(frame, ALL_COMPARISONS))),
+                    label="config")
+
+
+def per_task(frame, label: str = "arm_label"):
+    """Raw scores per config (rows, named by `label`; one config hash a row) and task
+    (columns): mean, sample std over seeds (ddof 1), runs, states. Missing: the runs of that
+    config short of its most seeds on any task."""
+
     rows = []
-    for (arm, task), group in frame.groupby([label, "task"], sort=False):
+    most = frame.groupby("config_hash")["task"].value_counts().groupby(level=0).max()
+    for (_, arm, task), group in frame.groupby(["config_hash", label, "task"], sort=False):
         scores = group.loc[group["status"] == Status.COMPLETE, "score"].to_numpy(dtype=float)
         rows.append({"arm": arm, "task": task, "mean": scores.mean() if len(scores) else np.nan,
                      "std": scores.std(ddof=1) if len(scores) > 1 else np.nan, "complete": len(scores),
                      "diverged": int((group["status"] == Status.DIVERGED).sum()),
                      "failed": int((group["status"] == Status.FAILED).sum()),
-                     "missing": expected - len(group)})
+                     "missing": int(most[group["config_hash"].iloc[0]]) - len(group)})
     return pd.DataFrame(rows)
 
 
@@ -185,4 +215,4 @@ def per_task_markdown(table) -> str:
             match = group[group["task"] == task]
             cells.append("-" if match.empty else cell(match.iloc[0]))
         rows.append(cells)
-    return markdown_table(["arm", *tasks], rows)
+    return markdown_table(["config", *tasks], rows)
