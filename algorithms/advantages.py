@@ -48,11 +48,9 @@ def next_values(values: np.ndarray, last: np.ndarray, finals=()) -> np.ndarray:
 
 
 def discounted_returns(rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
-                       gamma: float, bootstrap: np.ndarray | None = None) -> np.ndarray:
+                       gamma: float) -> np.ndarray:
     """Discounted reward-to-go, restarting at every episode end: GAE with lambda = 1 and a
-    zero baseline. `bootstrap` ([T] or [T, E]) is added after truncations and at the batch's
-    end (V of the observation there); without it those tails count as zero."""
+    zero baseline; the tails after truncations and at the batch's end count as zero."""
     zeros = np.zeros(np.shape(rewards))
-    next_values = zeros if bootstrap is None else bootstrap
-    returns, _ = gae(rewards, zeros, next_values, terminated, truncated, gamma, 1.0)
+    returns, _ = gae(rewards, zeros, zeros, terminated, truncated, gamma, 1.0)
     return returns

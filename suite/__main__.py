@@ -40,7 +40,7 @@ from suite.paper import (
     PAPER_STEPS,
     PAPER_TASKS,
     PRESETS,
-    TABLE1,
+    arms_comparison,
     paper_table1,
     resolve_tasks,
 )
@@ -50,13 +50,13 @@ from suite.records.state import damaged_runs, run_state
 from suite.results import scores as scores
 from suite.results.compare import compare, compare_markdown
 from suite.results.export import export
-from suite.results.leaderboard import build, comparison_results
+from suite.results.leaderboard import build, comparison_results, plot
 from suite.results.orderings import figure3_orderings
 from suite.results.ranking import for_comparison
 from suite.results.readers import load_runs, status_table
 from suite.results.report import report
 from suite.results.scores import RANDOM_FILE, measure_random, run_table, save_random
-from suite.results.tables import comparison_markdown, comparison_table, per_task, per_task_markdown
+from suite.results.tables import comparison_markdown, comparison_table, in_comparison, per_task_markdown, raw_table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,7 +89,9 @@ def _grid_commands(commands) -> None:
                     "that fails is recorded with its traceback and the grid goes on (exit status 1). "
                     "Ctrl-C stops at a checkpoint (exit status 130); the same command resumes."
                     "\n\nexamples:\n  python -m suite run --preset paper --dry-run\n"
-                    "  python -m suite run --algos ppo_clip,trpo --tasks Hopper --seeds 0,3,7 --steps 1e6")
+                    "  python -m suite run --algos ppo_clip,trpo --tasks Hopper --seeds 0,1 --steps 4096\n"
+                    "  python -m suite run --algos examples.kl_stop:ARM --tasks Hopper --seeds 0,1 --steps 4096 "
+                    "--runs-dir my-runs")
     add_grid_options(run)
     run.add_argument("--workers", default=None, metavar="N",
                      help=f"runs trained at once, one process and one torch thread each "
@@ -123,7 +125,7 @@ def _grid_commands(commands) -> None:
         description="Measure, per task, raw env stepping and each arm's training speed alone and in grid mode "
                     "(3 and 9 runs stacked), as fractions of raw stepping per CPU-second, and merge them into "
                     "the speed table that `run --dry-run` reads.\n\nexample:\n"
-                    "  python -m suite speed --tasks Hopper,Walker2d --algos ppo_clip,a2c")
+                    "  python -m suite speed --tasks Hopper --algos ppo_clip")
     add_measure_options(speed)
     speed.add_argument("--algos", default=None, metavar="ARMS", help="arm names (default all)")
 
@@ -132,7 +134,7 @@ def _grid_commands(commands) -> None:
         description="List each arm with every config key, its default value and the source that default "
                     "cites (paper table, reference code); plug-in arms declared by installed packages (entry "
                     "points `pgsuite.arms`) too, and any module:NAME given.\n\nexample:\n  python -m suite arms "
-                    "a2c trpo\n  python -m suite arms examples.ppo_tanh_surrogate:ARM")
+                    "a2c trpo\n  python -m suite arms examples.kl_stop:ARM")
     arms.add_argument("names", nargs="*", help="arms to describe (default all, built-in and declared)")
 
     random = commands.add_parser(
@@ -147,7 +149,8 @@ def _grid_commands(commands) -> None:
         "evaluate", help="evaluate a saved run's checkpoint (deterministic actions)",
         description="Run a saved run's policy from its checkpoint (mean actions, normalizer statistics "
                     "frozen) on its evaluation env and print the returns.\n\nexample:\n"
-                    "  python -m suite evaluate runs/Hopper-v5/ppo_clip-6772b508/seed0 --episodes 10")
+                    "  python -m suite evaluate runs/Hopper-v5/ppo_clip-*/seed0 --episodes 2    # a run trained here "
+                    "(checkpoints are never committed)")
     ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory: runs/<task>/<arm>-<hash>/seed<k>")
     ev.add_argument("--episodes", default="10", metavar="N", help="episodes to run (default 10)")
     ev.add_argument("--stochastic", action="store_true", help="sample actions from the policy (default: its mean)")
@@ -179,8 +182,8 @@ def _grid_commands(commands) -> None:
                     "damaged. Names this machine's CPU and any version that differs from a record's. Writes "
                     "nothing under the runs dir."
                     "\n\nexamples:\n  python -m suite verify --runs-dir runs --tasks Hopper\n"
-                    "  python -m suite verify --runs-dir runs/Hopper-v5/ppo_clip-6772b508 --rows 3\n"
-                    "  python -m suite verify --runs-dir runs --algos trpo,ppo_clip:preset=ppo1")
+                    "  python -m suite verify --runs-dir runs/Hopper-v5/ppo_clip-* --rows 2\n"
+                    "  python -m suite verify --runs-dir runs --algos trpo,ppo_clip:clip_eps=0.2")
     check.add_argument("runs_dir_positional", nargs="?", default=None, metavar="RUNS_DIR",
                        help="the same as --runs-dir (kept for a release)")
     check.add_argument("--runs-dir", default=None, metavar="DIR",
@@ -204,22 +207,42 @@ def _grid_commands(commands) -> None:
                     "fixed keys, the same seed gives the same records, and a killed and resumed run equals an "
                     "uninterrupted one. One line per check; exit status 1 if any fails."
                     "\n\nexample:\n  python -m suite check-arm examples.kl_stop:ARM")
-    conf.add_argument("spec", metavar="SPEC")
+    conf.add_argument("spec", metavar="SPEC",
+                      help="the arm to check: module:NAME of a plug-in (a built-in name checks the built-in)")
     conf.add_argument("--tasks", default=None, metavar="TASKS",
                       help="the tasks to check on (default InvertedPendulum-v5,CartPole-v1: continuous and discrete)")
 
 
 def _results_commands(commands) -> None:
-    """table, leaderboard, report, compare, export: what the records say."""
+    """table, plot, leaderboard, report, compare, export: what the records say."""
     table = commands.add_parser(
-        "table", help="the paper's Table 1 and per-task scores, from the runs dir",
+        "table", help="the paper's tables (or any arms' table) and per-task scores, from the runs dir",
         description="Print Table 1 and Figure 3's comparison (normalized scores with 95% CIs, ranks, the "
-                    "paper's values) and the raw per-task returns, from the complete runs in the runs dir; "
-                    "damaged runs are named and left out. Reads only.\n\nexample:\n"
-                    "  python -m suite table --runs-dir runs --csv table1.csv")
+                    "paper's values, how sure the ranking is) and the raw per-task returns, from the complete "
+                    "runs in the runs dir; with --algos, the same table for those arms alone. Damaged runs are "
+                    "named and left out. Reads only.\n\nexamples:\n"
+                    "  python -m suite table --runs-dir runs --csv table1.csv\n"
+                    "  python -m suite table --runs-dir runs --algos ppo_clip,trpo")
     add_reader_options(table)
+    table.add_argument("--algos", default=None, metavar="ARMS",
+                       help="comma-separated arm specs, built-in or plug-in: their comparison alone, normalized "
+                            "among them as the paper's tables are (default: the paper's comparisons)")
     table.add_argument("--csv", default=None, metavar="FILE",
-                       help="also write Table 1 to FILE, the per-task table to FILE's stem + -per-task.csv")
+                       help="also write Table 1 (or the --algos table) to FILE, the per-task table to FILE's stem + "
+                            "-per-task.csv")
+
+    plotter = commands.add_parser(
+        "plot", help="learning curves and rliable figures for any arms",
+        description="Draw, for the arms given (built-in or plug-in specs), the learning curves per task (mean "
+                    "training-episode return over seeds with a bootstrap 95% band) and the rliable figures "
+                    "(median, IQM, mean, optimality gap with 95% CIs; performance profiles), normalized among "
+                    "those arms as the paper's tables are, into --out as PNG and SVG. Reads only the runs dir."
+                    "\n\nexamples:\n  python -m suite plot --algos ppo_clip,trpo --out figures\n"
+                    "  python -m suite plot --algos examples.kl_stop:ARM --runs-dir my-runs --out figures")
+    add_reader_options(plotter)
+    plotter.add_argument("--algos", required=True, metavar="ARMS",
+                         help="comma-separated arm specs, built-in or plug-in (module:NAME)")
+    plotter.add_argument("--out", required=True, metavar="DIR", help="where the figures go")
 
     board = commands.add_parser(
         "leaderboard", help="write the leaderboard (README.md + figures)",
@@ -227,15 +250,17 @@ def _results_commands(commands) -> None:
                     "Figure 3 with learning curves, rliable statistics, provenance.\n\nexample:\n"
                     "  python -m suite leaderboard --runs-dir runs --out leaderboard")
     add_reader_options(board)
-    board.add_argument("--out", default="leaderboard", metavar="DIR")
+    board.add_argument("--out", default="leaderboard", metavar="DIR",
+                       help="where README.md and the figures go (default leaderboard; replaced whole, atomically)")
 
     rep = commands.add_parser(
         "report", help="a wandb Report comparing the arms (offline: its spec, saved)",
         description="Build a wandb Report comparing the arms' runs (online), or save its spec under --out "
                     "(offline).\n\nexample:\n  python -m suite report --wandb-project my-project")
-    rep.add_argument("--wandb-project", required=True, metavar="P")
-    rep.add_argument("--entity", default=None, metavar="E")
-    rep.add_argument("--runs-dir", default="runs", metavar="DIR")
+    rep.add_argument("--wandb-project", required=True, metavar="P", help="the wandb project the runs were logged to")
+    rep.add_argument("--wandb-entity", "--entity", dest="entity", default=None, metavar="E",
+                     help="wandb entity, as for run (--entity is its former name)")
+    rep.add_argument("--runs-dir", default="runs", metavar="DIR", help="the run records (default runs)")
     rep.add_argument("--out", default="leaderboard", metavar="DIR", help="where the offline spec goes")
     rep.add_argument("--leaderboard", default=None, metavar="FILE",
                      help="a leaderboard README.md to embed as the report's text (default: none)")
@@ -249,8 +274,8 @@ def _results_commands(commands) -> None:
                     "verdict. Refuses to compare across step budgets, MuJoCo versions or task versions."
                     "\n\nexamples:\n  python -m suite compare ppo_clip trpo\n  python -m suite compare "
                     "examples.kl_stop:ARM ppo_clip --runs-dir my-runs --runs-dir runs")
-    cmp.add_argument("a", metavar="A")
-    cmp.add_argument("b", metavar="B")
+    cmp.add_argument("a", metavar="A", help="an arm spec, or the name of a row of the paper's comparisons")
+    cmp.add_argument("b", metavar="B", help="the arm or row A is compared with")
     cmp.add_argument("--runs-dir", action="append", default=None, metavar="DIR",
                      help="where the records are; repeat for several (default runs/)")
     cmp.add_argument("--tasks", default=None, metavar="TASKS", help="comma-separated task ids or short names")
@@ -264,12 +289,16 @@ def _results_commands(commands) -> None:
         description="Write OUT/episodes.csv (task, arm_label, config_hash, seed, global_step, return, length), "
                     "OUT/runs.csv and OUT/<comparison>.npz (paper-normalized [runs, tasks] per row); the schema "
                     "is in suite/results/export.py and the README.\n\nexample:\n"
-                    "  python -m suite export out/ --runs-dir runs")
+                    "  python -m suite export out/ --runs-dir runs\n"
+                    "  python -m suite export out/ --runs-dir runs --algos ppo_clip,trpo")
     exp.add_argument("paths", nargs="+", metavar="[RUNS_DIR] OUT",
                      help="the directory to write; a runs dir before it is the same as --runs-dir (kept for a "
                           "release)")
     exp.add_argument("--runs-dir", default=None, metavar="DIR", help="the run records (default runs)")
     exp.add_argument("--parquet", action="store_true", help="episodes as Parquet (needs pyarrow)")
+    exp.add_argument("--algos", default=None, metavar="ARMS",
+                     help="comma-separated arm specs: OUT/arms.npz holds their comparison, normalized among them "
+                          "(default: one .npz per paper's comparison)")
 
 
 def _version() -> str:
@@ -281,7 +310,7 @@ def _version() -> str:
 
 def add_reader_options(parser) -> None:
     """`table` and `leaderboard`: which records, normalized how, at which budget."""
-    parser.add_argument("--runs-dir", default="runs", metavar="DIR")
+    parser.add_argument("--runs-dir", default="runs", metavar="DIR", help="the run records (default runs)")
     parser.add_argument("--normalize", default="paper", metavar="paper|reference",
                         help="paper: random = 0, best setting = 1; reference: fixed reference scores = 1")
     parser.add_argument("--budget", default=None, metavar="STEPS",
@@ -424,9 +453,12 @@ def cmd_table(args) -> int:
     frame = run_table(_read_runs(args.runs_dir, load_runs), _budget(args.budget))
     at_paper_budget = int(frame["budget"].max()) == PAPER_STEPS
     tables = {}
-    for comparison in COMPARISONS:
+    chosen = (arms_comparison(split_list("arms", args.algos)),) if args.algos else COMPARISONS
+    for comparison in chosen:
         runs, _ = comparison_results(frame, comparison, args.normalize)
         if runs.empty:
+            if args.algos:
+                raise SuiteError(f"no runs of {', '.join(comparison.arms)} under {args.runs_dir}")
             continue
         paper = paper_table1() if comparison.paper_table1 and at_paper_budget else None
         tables[comparison.name] = comparison_table(runs, paper=paper)
@@ -435,12 +467,13 @@ def cmd_table(args) -> int:
                              tasks=list(PAPER_TASKS) if at_paper_budget else None)[1] + "\n")
         if comparison is FIGURE3 and at_paper_budget:
             print(figure3_orderings(runs) + "\n")
-    raw = per_task(frame)
+    raw = raw_table(in_comparison(frame, chosen[0]) if args.algos else frame)
     print(per_task_markdown(raw))
     if args.csv:
         path = Path(args.csv)
-        for name, table in tables.items():  # Table 1 to FILE, the others beside it
-            target = path if name == TABLE1.name else path.with_name(f"{path.stem}-{name}.csv")
+        first = chosen[0].name  # Table 1 (or the --algos comparison) to FILE, the others beside it
+        for name, table in tables.items():
+            target = path if name == first else path.with_name(f"{path.stem}-{name}.csv")
             atomic_write_text(target, table.to_csv(index=False))
         atomic_write_text(path.with_name(path.stem + "-per-task.csv"), raw.to_csv(index=False))
     return 0
@@ -466,6 +499,14 @@ def _warn_damaged(frame) -> None:
 
 def _budget(text: str | None) -> int | None:
     return None if text is None else parse_steps(text)
+
+
+def cmd_plot(args) -> int:
+    _read_runs(args.runs_dir, load_runs)
+    for path in plot(args.runs_dir, split_list("arms", args.algos), args.out, args.normalize,
+                     budget=_budget(args.budget)):
+        print(f"wrote {path} (and {path.with_suffix('.svg').name})")
+    return 0
 
 
 def cmd_leaderboard(args) -> int:
@@ -537,7 +578,9 @@ def cmd_export(args) -> int:
     if len(args.paths) > 2:
         raise SuiteError(f"export takes OUT (and a runs dir before it), not {len(args.paths)} paths")
     runs_dir = _one_runs_dir(args.paths[0] if len(args.paths) == 2 else None, args.runs_dir)
-    for path in export(runs_dir, args.paths[-1], args.parquet, runs=_read_runs(runs_dir, load_runs)):
+    comparisons = (arms_comparison(split_list("arms", args.algos)),) if args.algos else None
+    for path in export(runs_dir, args.paths[-1], args.parquet, runs=_read_runs(runs_dir, load_runs),
+                       comparisons=comparisons):
         print(f"wrote {path}")
     return 0
 
@@ -570,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         startup_done()  # from here a Ctrl-C is a KeyboardInterrupt, answered below in one line
         args = build_parser().parse_args(argv)
         commands = {"run": cmd_run, "arms": cmd_arms, "status": cmd_status, "speed": cmd_speed,
-                    "random": cmd_random, "table": cmd_table, "leaderboard": cmd_leaderboard,
+                    "random": cmd_random, "table": cmd_table, "plot": cmd_plot, "leaderboard": cmd_leaderboard,
                     "report": cmd_report, "evaluate": cmd_evaluate, "verify": cmd_verify, "compare": cmd_compare,
                     "export": cmd_export, "check-arm": cmd_check_arm}
         return commands[args.command](args)

@@ -51,8 +51,6 @@ def test_discounted_returns_restart_at_episode_ends():
     term = np.array([0, 1, 0, 0], dtype=bool)
     trunc = np.zeros(4, dtype=bool)
     np.testing.assert_allclose(discounted_returns(r, term, trunc, 0.5), [1.5, 1.0, 1.5, 1.0])
-    boot = np.array([0, 0, 0, 8.0])
-    np.testing.assert_allclose(discounted_returns(r, term, trunc, 0.5, boot), [1.5, 1.0, 3.5, 5.0])
 
 
 def test_next_values_by_hand():

@@ -26,10 +26,6 @@ class Status(StrEnum):
     BUSY = "busy"  # locked by another suite process (a note, never a record)
     NOT_STARTED = "not started"  # the grid stopped before it (a note, never a record)
 
-    @property
-    def final(self) -> bool:
-        return self in FINAL
-
 
 FINAL = frozenset({Status.COMPLETE, Status.DIVERGED})
 RECORDED = (Status.COMPLETE, Status.DIVERGED, Status.FAILED)  # the statuses a result.json holds

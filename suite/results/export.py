@@ -14,7 +14,8 @@
   table1_ppo1, figure3): one array per row (setting) named by the row, the paper-normalized
   scores [runs, tasks] (seeds sorted, tasks in `tasks`), ready for
   `rliable.library.get_interval_estimates`; `tasks` and `rows` hold the names. Rows whose
-  runs are not all scored are left out (`excluded`: 'row: why').
+  runs are not all scored are left out (`excluded`: 'row: why'). With `--algos A,B`, instead
+  `arms.npz`: the same for the comparison of those arms (rows named by their specs).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from suite.errors import SuiteError
-from suite.paper import COMPARISONS
+from suite.paper import COMPARISONS, Comparison
 from suite.records.files import atomic_write_text, make_dirs
 from suite.records.result import Status
 from suite.results.leaderboard import comparison_results
@@ -37,10 +38,12 @@ EPISODE_COLUMNS = ["task", "arm_label", "config_hash", "seed", "global_step", "r
 RUN_COLUMNS = ["task", "arm_label", "config_hash", "seed", "status", "score", "budget", "mujoco"]
 
 
-def export(runs_dir: str | Path, out: str | Path, parquet: bool = False, runs: pd.DataFrame | None = None
-           ) -> list[Path]:
+def export(runs_dir: str | Path, out: str | Path, parquet: bool = False, runs: pd.DataFrame | None = None,
+           comparisons: tuple[Comparison, ...] | None = None) -> list[Path]:
     """Write the files described above; returns their paths. `runs`: `load_runs(runs_dir)` as
-    the caller read it (the CLI names the damaged runs it leaves out)."""
+    the caller read it (the CLI names the damaged runs it leaves out). `comparisons`: whose
+    score matrices to write (default the paper's; `suite.paper.arms_comparison` for any arms,
+    written as arms.npz)."""
 
     runs = load_runs(runs_dir) if runs is None else runs
     final = runs[runs["status"].isin([Status.COMPLETE, Status.DIVERGED])] if not runs.empty else runs
@@ -72,7 +75,7 @@ def export(runs_dir: str | Path, out: str | Path, parquet: bool = False, runs: p
     written.append(out / "runs.csv")
 
     frame = run_table(runs, None)
-    for comparison in COMPARISONS:
+    for comparison in comparisons or COMPARISONS:
         normalized, _ = comparison_results(frame, comparison)
         if normalized.empty:
             continue
