@@ -146,9 +146,10 @@ class Comparison:
     def arms(self) -> tuple[str, ...]:
         return tuple(spec for _, spec in self.rows)
 
-    def row_names(self) -> dict[str, str]:
-        """Arm config hash -> the row's name."""
-        return {make_arm(spec).config_hash: row for row, spec in self.rows}
+    def row_names(self, task: str | None = None) -> dict[str, str]:
+        """Arm config hash (as resolved on `task`: a task with defaults of its own, such as
+        CartPole, gives an arm another config) -> the row's name."""
+        return {make_arm(spec, task).config_hash: row for row, spec in self.rows}
 
 
 def arms_comparison(specs) -> Comparison:

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from algorithms import make_arm
+from suite.errors import SuiteError
 from suite.paper import (
     A2C_TR_SWEEP,
     CEM_SWEEP,
@@ -16,6 +17,7 @@ from suite.paper import (
     TABLE1_PPO1,
     TUNED,
     TUNING_SEEDS,
+    arms_comparison,
     tuned_arm,
 )
 from suite.records.files import run_hash
@@ -101,3 +103,16 @@ def test_tuned_records_what_the_committed_sweep_records_choose():
     frame = run_table(load_runs("runs"))
     for sweep in (A2C_TR_SWEEP, CEM_SWEEP):
         assert sweep_result(frame, sweep, random_scores()).chosen == TUNED[sweep.name], sweep.name
+
+
+def test_a_row_finds_its_runs_by_the_config_each_task_resolves():
+    # CartPole has defaults of its own (algorithms/task_defaults.py): ppo_clip there is another config
+    cartpole, hopper = make_arm("ppo_clip", "CartPole-v1"), make_arm("ppo_clip", "Hopper-v5")
+    assert cartpole.config_hash != hopper.config_hash
+    frame = pd.DataFrame([{"task": task, "arm": "ppo_clip", "arm_label": "ppo_clip", "seed": 0, "status": "complete",
+                           "config_hash": run_hash(arm.config_hash, 4096), "budget": 4096, "score": 1.0}
+                          for task, arm in (("CartPole-v1", cartpole), ("Hopper-v5", hopper))])
+    found = in_comparison(frame, arms_comparison(["ppo_clip"]))
+    assert sorted(found["task"]) == ["CartPole-v1", "Hopper-v5"] and set(found["row"]) == {"ppo_clip"}
+    with pytest.raises(SuiteError, match="one config twice"):
+        arms_comparison(["ppo_clip", "ppo_clip:clip_eps=0.2"])

@@ -21,16 +21,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from algorithms import ConfigError, make_arm
+from algorithms import ConfigError
 from suite.errors import SuiteError
 from suite.grid.plan import check_runs_dir
-from suite.paper import COMPARISONS
-from suite.records.files import run_hash
+from suite.paper import COMPARISONS, arms_comparison
 from suite.records.result import Status
 from suite.results.readers import load_runs
 from suite.results.scores import normalize
 from suite.results.stats import REPS, STATS_SEED, differences_of_aggregates, interval, probability_of_improvement
-from suite.results.tables import markdown_table
+from suite.results.tables import in_comparison, markdown_table
 
 
 def _rows_to_arm(name: str) -> str:
@@ -44,21 +43,14 @@ def _rows_to_arm(name: str) -> str:
 
 
 def side(frame, spec: str, tasks: list[str] | None = None):
-    """The complete runs of arm `spec` (matched by config hash on every task it has runs on)."""
-
-    spec = _rows_to_arm(spec)
-    found = []
-    for task in sorted(frame["task"].unique()) if tasks is None else tasks:
-        try:
-            arm = make_arm(spec, task)
-        except ConfigError as err:
-            raise SuiteError(str(err)) from None
-        budgets = frame.loc[frame["task"] == task, "budget"].dropna().unique()
-        hashes = {run_hash(arm.config_hash, int(b)) for b in budgets}
-        rows = frame[(frame["task"] == task) & frame["config_hash"].isin(hashes) & (frame["status"] == Status.COMPLETE)]
-        found.append(rows)
-
-    return pd.concat(found) if found else frame.iloc[0:0]
+    """The complete runs of arm `spec`: its row of a one-arm comparison (tables.in_comparison,
+    the one rule for which runs belong to a row: config hash as resolved on each task)."""
+    try:
+        runs = in_comparison(frame, arms_comparison([_rows_to_arm(spec)]))
+    except ConfigError as err:
+        raise SuiteError(str(err)) from None
+    runs = runs[runs["status"] == Status.COMPLETE].drop(columns="row")
+    return runs if tasks is None else runs[runs["task"].isin(tasks)]
 
 
 def _check_like_with_like(a, b, names: tuple[str, str]) -> None:

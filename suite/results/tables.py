@@ -23,8 +23,9 @@ def in_comparison(frame, comparison: Comparison):
     always (a missing one shows as missing) and each further seed only once it is final in
     every (row, task) cell, so that a grid still filling never unbalances a table."""
     budgets = frame["budget"].dropna().unique() if "budget" in frame else []
-    rows = {run_hash(digest, int(b)): name for digest, name in comparison.row_names().items() for b in budgets}
-    found = frame.assign(row=frame["config_hash"].map(rows))
+    rows = {(task, run_hash(digest, int(b))): name for task in frame["task"].unique()
+            for digest, name in comparison.row_names(task).items() for b in budgets}
+    found = frame.assign(row=[rows.get(key) for key in zip(frame["task"], frame["config_hash"], strict=True)])
     found = found[found["row"].notna()]
     if comparison.seeds is not None:
         found = found[found["seed"].isin(comparison.seeds)]
