@@ -37,11 +37,9 @@ from suite.grid.verify import FAILING, STATES, verify
 from suite.paper import (
     COMPARISONS,
     FIGURE3,
-    PAPER_STEPS,
     PAPER_TASKS,
     PRESETS,
     arms_comparison,
-    paper_table1,
     resolve_tasks,
 )
 from suite.records.faults import failpoint
@@ -49,14 +47,14 @@ from suite.records.files import atomic_write_text, environment_info
 from suite.records.state import damaged_runs, run_state
 from suite.results import scores as scores
 from suite.results.compare import compare, compare_markdown
+from suite.results.comparisons import rebuild
 from suite.results.export import export
-from suite.results.leaderboard import build, comparison_results, plot
+from suite.results.leaderboard import build, plot
 from suite.results.orderings import figure3_orderings
-from suite.results.ranking import for_comparison
 from suite.results.readers import load_runs, status_table
 from suite.results.report import report
 from suite.results.scores import RANDOM_FILE, measure_random, run_table, save_random
-from suite.results.tables import comparison_markdown, comparison_table, in_comparison, per_task_markdown, raw_table
+from suite.results.tables import comparison_markdown, in_comparison, per_task_markdown, raw_table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -451,22 +449,19 @@ def cmd_random(args) -> int:
 
 def cmd_table(args) -> int:
     frame = run_table(_read_runs(args.runs_dir, load_runs), _budget(args.budget))
-    at_paper_budget = int(frame["budget"].max()) == PAPER_STEPS
     tables = {}
     chosen = (arms_comparison(split_list("arms", args.algos)),) if args.algos else COMPARISONS
     for comparison in chosen:
-        runs, _ = comparison_results(frame, comparison, args.normalize)
-        if runs.empty:
+        result = rebuild(frame, comparison, args.normalize)
+        if result.empty:
             if args.algos:
                 raise SuiteError(f"no runs of {', '.join(comparison.arms)} under {args.runs_dir}")
             continue
-        paper = paper_table1() if comparison.paper_table1 and at_paper_budget else None
-        tables[comparison.name] = comparison_table(runs, paper=paper)
-        print(f"{comparison.title}\n\n{comparison_markdown(tables[comparison.name], args.normalize)}\n")
-        print(for_comparison(runs, comparison, scores.random_scores(), paper,
-                             tasks=list(PAPER_TASKS) if at_paper_budget else None)[1] + "\n")
-        if comparison is FIGURE3 and at_paper_budget:
-            print(figure3_orderings(runs) + "\n")
+        tables[comparison.name] = result.table
+        print(f"{comparison.title}\n\n{comparison_markdown(result.table, args.normalize)}\n")
+        print(result.uncertainty + "\n")
+        if comparison is FIGURE3 and result.at_paper_budget:
+            print(figure3_orderings(result.runs) + "\n")
     raw = raw_table(in_comparison(frame, chosen[0]) if args.algos else frame)
     print(per_task_markdown(raw))
     if args.csv:

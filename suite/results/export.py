@@ -29,7 +29,7 @@ from suite.errors import SuiteError
 from suite.paper import COMPARISONS, Comparison
 from suite.records.files import atomic_write_text, make_dirs
 from suite.records.result import Status
-from suite.results.leaderboard import comparison_results
+from suite.results.comparisons import comparison_runs
 from suite.results.readers import load_episodes, load_runs
 from suite.results.scores import run_table
 from suite.results.stats import score_matrices
@@ -76,7 +76,7 @@ def export(runs_dir: str | Path, out: str | Path, parquet: bool = False, runs: p
 
     frame = run_table(runs, None)
     for comparison in comparisons or COMPARISONS:
-        normalized, _ = comparison_results(frame, comparison)
+        normalized, _ = comparison_runs(frame, comparison)
         if normalized.empty:
             continue
         matrices, excluded = score_matrices(normalized, label="row")

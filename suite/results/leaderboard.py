@@ -44,6 +44,7 @@ from suite.records.result import Status
 from suite.results import plots as plots
 from suite.results import scores as scores
 from suite.results.ablation import paired_differences, toggle_effects
+from suite.results.comparisons import ComparisonResult, comparison_runs, rebuild
 from suite.results.orderings import (
     EQUAL,
     EQUIVALENCE,
@@ -58,7 +59,6 @@ from suite.results.ranking import (
     DESIGN,
     Scores,
     count_resolved,
-    for_comparison,
     others_pairs,
     paper_best,
     profile_differences,
@@ -103,11 +103,6 @@ PPO1_NOTE = (
     "clipping at 0.2 on unscaled returns, Adam eps 1e-8), which d9f194f replaced because its value clipping "
     "\"was severely degrading performance on mujoco\" (openai/baselines issue 118). Which code produced the "
     "paper's Table 1 is not stated anywhere.")
-
-
-def comparison_results(frame, comparison: Comparison, mode: str = "paper"):
-    """(the comparison's runs with `row` and `normalized`, tops) from a run table."""
-    return normalize(in_comparison(frame, comparison), mode)
 
 
 def build(runs_dir: str | Path = "runs", out: str | Path = "leaderboard", mode: str = "paper",
@@ -166,10 +161,11 @@ def _render(frame, runs_dir, out: Path, mode: str, seed: int, budget: int | None
     parts.append("")
     summaries: dict[str, list[str]] = {}
     body = []
+    results = {comparison.name: rebuild(frame, comparison, mode, seed) for comparison in COMPARISONS}
     for comparison in COMPARISONS:
-        body += _comparison_section(frame, comparison, steps, mode, seed, out, summaries)
+        body += _comparison_section(frame, results[comparison.name], steps, mode, seed, out, summaries)
     if steps == PAPER_STEPS:
-        body += _profiles_section(frame, seed)
+        body += _profiles_section(frame, results, seed)
         body += _tuning_section(frame, seed)
         body += _noclip_causes_section(frame, seed, summaries)
     if summaries:
@@ -184,17 +180,14 @@ def _render(frame, runs_dir, out: Path, mode: str, seed: int, budget: int | None
     atomic_write_text(out / "README.md", "\n".join(parts))
 
 
-def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, seed: int, out: Path,
+def _comparison_section(frame, result: ComparisonResult, steps: int, mode: str, seed: int, out: Path,
                         summaries: dict[str, list[str]]) -> list[str]:
-    runs, tops = comparison_results(frame, comparison, mode)
-    if runs.empty:
+    comparison = result.comparison
+    if result.empty:
         return []
-    at_paper_budget = steps == PAPER_STEPS
-    tasks = list(PRESETS["paper"]["tasks"]) if at_paper_budget else sorted(frame["task"].unique())
-    seeds = max(len(comparison.seeds[:PAPER_SEEDS]), runs["seed"].nunique())
+    runs, tops, table, paper = result.runs, result.tops, result.table, result.paper
+    at_paper_budget, tasks, seeds = result.at_paper_budget, result.tasks, result.seeds
     expected = len(comparison.rows) * len(tasks) * seeds
-    paper = paper_table1() if comparison.paper_table1 and at_paper_budget else None
-    table = comparison_table(runs, paper=paper, seed=seed, tasks=tasks, seeds=seeds)
     complete = int((runs["status"] == Status.COMPLETE).sum())
     planned = len(comparison.seeds)
     growing = (f" Its grid plans {planned} seeds per task and setting; a seed past the first {PAPER_SEEDS} joins "
@@ -211,7 +204,7 @@ def _comparison_section(frame, comparison: Comparison, steps: int, mode: str, se
              comparison_markdown(table, mode), ""]
     if comparison.name == "table1_ppo1":
         parts += [PPO1_NOTE, ""]
-    ranking, uncertainty = for_comparison(runs, comparison, scores.random_scores(), paper, seed=seed, tasks=tasks)
+    ranking, uncertainty = result.ranking, result.uncertainty
     if ranking is not None and at_paper_budget:
         summaries[comparison.name] = _summary(comparison, ranking, runs, seed)
     if paper is not None and ranking is None:
@@ -301,22 +294,19 @@ def _extras_section(frame, comparison: Comparison, tops: dict[str, float], mode:
             markdown_table(["configuration", "mean normalized [95% CI]", "runs"], lines), ""]
 
 
-def _profiles_section(frame, seed: int) -> list[str]:
+def _profiles_section(frame, results: dict[str, ComparisonResult], seed: int) -> list[str]:
     """Table 1 three ways: the paper's column, ours under ppo1's code and under ppo2's, and
     what the code-level choices do to each setting."""
 
     randoms = scores.random_scores()
-    sides = [Scores.from_frame(in_comparison(frame, c), randoms) for c in (TABLE1_PPO1, TABLE1)]
+    sides = [Scores.from_frame(results[c.name].runs, randoms) for c in (TABLE1_PPO1, TABLE1)]
     paper_tasks = sorted(PRESETS["paper"]["tasks"])
     if any(len(s.settings) < len(TABLE1.rows) or not s.complete() or s.tasks != paper_tasks for s in sides):
         done = [int(np.isfinite(s.raw).sum()) for s in sides]
         return ["## Table 1 three ways: the paper, its own code (ppo1), ppo2's code-level choices", "",
                 f"Shown once both tables are complete (scored runs so far: ppo1 {done[0]}, ppo2 {done[1]}).", ""]
     paper = paper_table1()
-    tables = []
-    for comparison in (TABLE1_PPO1, TABLE1):
-        runs, _ = comparison_results(frame, comparison)
-        tables.append(comparison_table(runs, paper=paper, seed=seed).set_index("setting"))
+    tables = [results[comparison.name].table.set_index("setting") for comparison in (TABLE1_PPO1, TABLE1)]
     diff = profile_differences(*sides, seed=seed).set_index("setting")
     lines = []
     for name, _ in TABLE1.rows:
@@ -415,7 +405,7 @@ def _tuning_section(frame, seed: int) -> list[str]:
         if not result.scored:
             parts += [f"No runs yet: `python -m suite run --preset figure3_tuning` ({result.planned} runs).", ""]
             continue
-        runs, _ = comparison_results(frame, sweep)
+        runs, _ = comparison_runs(frame, sweep)
         table = comparison_table(runs, seed=seed, tasks=list(PAPER_TASKS), seeds=len(sweep.seeds)).set_index(
             "setting")
         raw = per_task(runs, label="row").set_index(["arm", "task"])
@@ -462,7 +452,7 @@ def plot(runs_dir, specs, out, mode: str = "paper", seed: int = STATS_SEED, budg
     the paper's comparisons are (suite.paper.arms_comparison), into `out`; the files written."""
     comparison = arms_comparison(specs)
     frame = run_table(load_runs(runs_dir), budget)
-    runs, _ = comparison_results(frame, comparison, mode)
+    runs, _ = comparison_runs(frame, comparison, mode)
     if runs.empty:
         raise SuiteError(f"no runs of {', '.join(comparison.arms)} under {runs_dir}")
     out = Path(out)
@@ -483,7 +473,7 @@ def _noclip_causes_section(frame, seed: int, summaries: dict[str, list[str]]) ->
     """Issue 33: no-clip (and clip 0.2 beside it) under ppo1 with each candidate cause of the
     paper's collapse, one at a time; does any take no-clip below the random policy on average?"""
     try:
-        normalized, _ = comparison_results(frame, NOCLIP_CAUSES)
+        normalized, _ = comparison_runs(frame, NOCLIP_CAUSES)
     except SuiteError:
         return []
     if normalized.empty:
