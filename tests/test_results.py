@@ -11,6 +11,7 @@ import suite
 from algorithms import make_arm
 from suite.__main__ import main
 from suite.grid.plan import RunSpec
+from suite.grid.run import Run
 from suite.paper import FIGURE3, TABLE1, paper_table1
 from suite.records.files import atomic_write_json, atomic_write_text, csv_text
 from suite.results.leaderboard import build
@@ -34,10 +35,11 @@ def fake_run(runs, task, arm, overrides, seed, score, status="complete", steps=1
     label = ":".join([arm, *(f"{k}={v}" for k, v in overrides)])
     spec = RunSpec(task, make_arm(label), seed, steps)
     config_hash = spec.run_hash
-    path = runs / task / f"{spec.arm.record_name}-{config_hash}" / f"seed{seed}"
+    run = Run(spec, runs)
+    path = run.path
     env = {"mujoco": "4.0.0", "gymnasium": "1.4.0", "torch": "2.13.0", "numpy": "2", "commit": "abc",
            "cpu": "test cpu"}
-    atomic_write_json(path / "config.json", {**spec.config_record(), "environment": env})
+    atomic_write_json(path / "config.json", {**run.config_record(), "environment": env})
     batch = spec.arm.config.batch_size
     trained = steps // batch * batch  # whole iterations within the budget
     rng = np.random.default_rng(seed)

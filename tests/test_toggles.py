@@ -18,6 +18,7 @@ from algorithms.toggles import TOGGLES, ablation_specs, set_toggles
 from algorithms.trainer import Trainer, train_group
 from suite.__main__ import main
 from suite.grid.plan import plan
+from suite.grid.run import Run
 from suite.grid.runner import evaluate, execute
 from suite.records.files import read_csv
 
@@ -170,7 +171,7 @@ def test_ppo_clip_learns_cartpole_with_the_zoos_tuned_settings(tmp_path):
     spec = plan("ppo_clip", ["CartPole-v1"], seeds=1, steps=50_000)[0]
     config = spec.arm.config
     assert (config.num_envs, config.num_steps, config.num_epochs, config.obs_norm) == (8, 32, 20, False)
-    assert "rl-baselines3-zoo hyperparams/ppo.yml" in spec.config_record()["task_defaults"]
+    assert "rl-baselines3-zoo hyperparams/ppo.yml" in Run(spec, "runs").config_record()["task_defaults"]
     result = execute(spec, tmp_path)
     print(f"ppo_clip CartPole-v1 50k: score {result.score:.1f}, eval {result.eval_score:.1f}")
     assert result.status == "complete" and result.score >= 150.0 and result.eval_score >= 450.0

@@ -38,11 +38,12 @@ from filelock import FileLock, Timeout
 from algorithms.threads import one_thread, pin_one_thread
 from suite.errors import SuiteError
 from suite.grid.plan import RunSpec
+from suite.grid.run import Run
 from suite.grid.runner import execute_group, record_failure
 from suite.records.faults import failpoint
-from suite.records.files import CHECKPOINT, RESULT, atomic_write_bytes, atomic_write_json, make_dirs
+from suite.records.files import make_dirs
 from suite.records.result import RunResult, Status
-from suite.records.state import RunState, run_state
+from suite.records.state import RunState
 
 LOCK = "run.lock"
 BACKENDS = ("local", "ray")
@@ -57,16 +58,16 @@ def note(spec: RunSpec, status: Status, error: str, os_error: bool = False) -> R
 
 
 def claim(spec: RunSpec, runs_dir: str | Path) -> tuple[FileLock | None, RunResult | RunState]:
-    """Take a run's lock and read its state under it, once: (lock, state) to train it; (None,
-    result) for a run locked by another process ("busy") or final already (finished by another
-    process meanwhile)."""
-    path = make_dirs(spec.record(runs_dir).path)
-    lock = FileLock(path / LOCK)
+    """Take a run's lock and read its state under it (the read that counts: another process
+    may have finished the run since the grid was planned): (lock, state) to train it; (None,
+    result) for a run locked by another process ("busy") or final already."""
+    run = Run(spec, runs_dir)
+    lock = FileLock(make_dirs(run.path) / LOCK)
     try:
         lock.acquire(timeout=0)
     except Timeout:
         return None, note(spec, Status.BUSY, "being trained by another suite process")
-    state = run_state(path)
+    state = run.state(fresh=True)
     if state.final:
         lock.release()
         return None, state.result.with_trained(False)
@@ -106,8 +107,7 @@ def run_group_locked(specs: list[RunSpec], runs_dir: str, checkpoint_every: int,
                     raise
                 trace = traceback.format_exc()
                 for spec in todo:
-                    record = spec.record(runs_dir)
-                    results[spec.key] = record_failure(spec, record, err, trace).with_trained(True)
+                    results[spec.key] = record_failure(Run(spec, runs_dir), err, trace).with_trained(True)
     except OSError as err:
         if err.errno not in FATAL_ERRNOS:
             raise
@@ -228,8 +228,7 @@ def run_pool(groups, runs_dir, checkpoint_every, workers, view, finished, stop) 
                 lost = _lost(process.exitcode)
                 retry = attempts[tag] <= RETRIES and not stop.is_set()
                 for spec in group:
-                    record = spec.record(runs_dir)
-                    result = record_failure(spec, record, RuntimeError(lost), "")
+                    result = record_failure(Run(spec, runs_dir), RuntimeError(lost), "")
                     if retry:
                         view.start(spec)
                     else:
@@ -258,42 +257,29 @@ def _lost(exitcode: int | None) -> str:
 
 
 # -- Ray ---------------------------------------------------------------------------------------
-def _ray_task(specs: list[RunSpec], files: dict[str, dict[str, bytes]], checkpoint_every: int):
+def _ray_task(specs: list[RunSpec], files: dict[str, dict[str, bytes]], checkpoint_every: int,
+              states: list[RunState]):
     """Train a group of runs together (grid mode, runner.execute_group) in a private directory
     seeded with the driver's records; return each run's result and record files, for the
     driver to write. A group that raises gives every run a failed record."""
     pin_one_thread()
     with tempfile.TemporaryDirectory() as scratch:
-        paths = [Path(scratch) / spec.key for spec in specs]
-        for spec, path in zip(specs, paths, strict=True):
-            path.mkdir(parents=True)
-            for name, data in files[spec.key].items():
-                (path / name).write_bytes(data)
-        try:
-            results = execute_group(specs, scratch, checkpoint_every)
+        runs = [Run(spec, scratch) for spec in specs]
+        for run in runs:
+            make_dirs(run.path)
+            run.write_files(files[run.key])
+        try:  # the states the driver read under the runs' locks: the same files, not read again
+            results = execute_group(specs, scratch, checkpoint_every, states=states)
         except Exception as err:
             results = [RunResult.failed(spec.result_identity, err, traceback.format_exc()) for spec in specs]
-            for path, result in zip(paths, results, strict=True):
-                atomic_write_json(path / RESULT, result.to_record())
-        return [(result, _read_files(path)) for result, path in zip(results, paths, strict=True)]
+            for run, result in zip(runs, results, strict=True):
+                run.write_result(result)
+        return [(result, _read_files(run.path)) for result, run in zip(results, runs, strict=True)]
 
 
 def _read_files(path: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
             and p.name != LOCK}
-
-
-def _write_files(path: Path, files: dict[str, bytes]) -> None:
-    """Records first, then the checkpoint, the result last: a driver killed in between
-    leaves a run that resumes, never a result without its records. A compressed CSV
-    replaces the plain one the driver may still hold from an earlier, partial attempt."""
-    order = sorted(files, key=lambda n: (n == RESULT, n == CHECKPOINT))
-    for name in order:
-        atomic_write_bytes(path / name, files[name])
-        if name.endswith(".csv.gz"):
-            (path / name.removesuffix(".gz")).unlink(missing_ok=True)
-    if RESULT not in files:
-        (path / RESULT).unlink(missing_ok=True)
 
 
 @contextmanager
@@ -345,17 +331,18 @@ def run_ray(groups, runs_dir, checkpoint_every, ray_address, view, finished, sto
     refs, locks = {}, {}
     try:
         for group in groups:
-            claimed = []
+            claimed, states = [], []
             for spec in group:
-                lock, done = claim(spec, runs_dir)
+                lock, found = claim(spec, runs_dir)
                 if lock is None:
-                    finished(spec, done)
+                    finished(spec, found)
                     continue
                 locks[spec.key] = lock
                 claimed.append(spec)
+                states.append(found)
             if claimed:
-                files = {spec.key: _read_files(spec.record(runs_dir).path) for spec in claimed}
-                refs[task.remote(claimed, files, checkpoint_every)] = claimed
+                files = {spec.key: _read_files(Run(spec, runs_dir).path) for spec in claimed}
+                refs[task.remote(claimed, files, checkpoint_every, states)] = claimed
                 for spec in claimed:
                     view.start(spec)
         while refs:
@@ -373,9 +360,9 @@ def run_ray(groups, runs_dir, checkpoint_every, ray_address, view, finished, sto
                     outputs = [(RunResult.failed(spec.result_identity, err, trace), None) for spec in claimed]
                 for spec, (result, files) in zip(claimed, outputs, strict=True):
                     if files is None:
-                        atomic_write_json(spec.record(runs_dir).file(RESULT), result.to_record())
+                        Run(spec, runs_dir).write_result(result)
                     else:
-                        _write_files(spec.record(runs_dir).path, files)
+                        Run(spec, runs_dir).write_files(files)
                     locks.pop(spec.key).release()
                     finished(spec, result.with_trained(True))
     finally:

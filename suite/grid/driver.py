@@ -21,9 +21,9 @@ from suite.errors import Interrupted, SuiteError
 from suite.grid.backends import BACKENDS, run_in_process, run_pool, run_ray
 from suite.grid.display import GridDisplay
 from suite.grid.plan import DEFAULT_GROUP_SIZE, check_runs_dir, make_groups, parse_positive_int, resolve_grid
+from suite.grid.run import Run
 from suite.grid.tracking import TensorboardLogger, WandbLogger
 from suite.records.result import RECORDED, RunResult, Status
-from suite.records.state import run_state
 
 
 def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "runs",
@@ -55,10 +55,10 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
     results: dict[str, RunResult] = {}
     todo = []
     for spec in specs:
-        state = run_state(spec.record(runs_dir).path)
-        if state.final:
-            spec.record(runs_dir).finish_final()
-            results[spec.key] = state.result.with_trained(False)
+        run = Run(spec, runs_dir)
+        if run.state().final:  # planning's read; the run's lock is taken, and its state read again, to train it
+            run.record.finish_final()
+            results[spec.key] = run.state().result.with_trained(False)
         else:
             todo.append(spec)
     groups = make_groups(todo, group_size)
@@ -75,7 +75,7 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
             stop.set()
         if result.status in RECORDED:
             for tracker in trackers:
-                tracker.finish(spec, spec.record(runs_dir).path, result.to_record())
+                tracker.finish(spec, Run(spec, runs_dir).path, result.to_record())
         view.finish(spec, result)
 
     with _interrupts(view) as stop:

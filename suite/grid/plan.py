@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from algorithms import Arm, ConfigError, make_arm
-from algorithms.config import config_dict
 from algorithms.toggles import ablation_specs
 from suite.errors import SuiteError
 from suite.paper import PAPER_SEEDS, PAPER_STEPS, PAPER_TASKS, resolve_tasks
 from suite.paper import preset as get_preset
-from suite.records.files import RunRecord, run_hash
+from suite.records.files import run_hash
 
 DEFAULT_SEEDS, DEFAULT_STEPS = PAPER_SEEDS, PAPER_STEPS  # as the paper ran (suite/paper.py)
 # Grid mode's default group: up to 11 runs per process (Table 1's 11 settings of a task, or
@@ -47,10 +46,6 @@ class RunSpec:
     def key(self) -> str:
         return f"{self.task}/{self.arm.record_name}-{self.run_hash}/seed{self.seed}"
 
-    def record(self, runs_dir: str | Path) -> RunRecord:
-        """This run's files under `runs_dir`: the one place a run directory is joined."""
-        return RunRecord(Path(runs_dir) / self.key)
-
     @property
     def identity(self) -> dict[str, Any]:
         """What a checkpoint of this run records about whose it is (with its step)."""
@@ -61,15 +56,6 @@ class RunSpec:
         """Whose a result is, as result.json names it."""
         return {"task": self.task, "arm": self.arm.record_name, "arm_label": self.arm.label,
                 "config_hash": self.run_hash, "seed": self.seed}
-
-    def config_record(self) -> dict[str, Any]:
-        return {"task": self.task, "arm": self.arm.record_name, "arm_label": self.arm.label,
-                "optimizations": self.arm.optimizations,
-                "algorithm": self.arm.algorithm.__name__, "overrides": dict(self.arm.overrides),
-                "config": config_dict(self.arm.config), "config_hash": self.run_hash,
-                "seed": self.seed, "steps": self.steps,
-                **({"task_defaults": self.arm.task_defaults} if self.arm.task_defaults else {}),
-                **({"plugin": self.arm.plugin.record()} if self.arm.plugin is not None else {})}
 
 
 MAX_STEPS = 10**12  # far past any budget a run could train; above it a typo, not a plan

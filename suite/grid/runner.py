@@ -23,20 +23,17 @@ import numpy as np
 from algorithms import ARMS, ConfigError, Trainer, make_arm, train_group
 from suite.errors import SuiteError
 from suite.grid.plan import RunSpec
+from suite.grid.run import Run
 from suite.paper import SCORE_EPISODES, paper_score
 from suite.records.faults import failpoint
 from suite.records.files import (
-    CONFIG,
     PROGRESS,
-    RESULT,
     RecordLogger,
     RunRecord,
-    atomic_write_json,
-    environment_info,
     make_dirs,
 )
 from suite.records.result import RunResult, Status
-from suite.records.state import RunState, run_state, split_label
+from suite.records.state import RunState, split_label
 
 EVAL_EPISODES = 10
 
@@ -68,38 +65,39 @@ def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: 
     lock (backends.claim), so that it is read once; without them each is read here.
     `adjust(trainer)` is applied to every member that starts fresh (verify's perturbed reruns)."""
     results: list[RunResult | None] = [None] * len(specs)
-    members = []  # (index, spec, record, trainer, logger)
+    members = []  # (index, run, trainer, logger)
     for i, spec in enumerate(specs):
-        record = spec.record(runs_dir)
+        run = Run(spec, runs_dir, states[i] if states is not None else None)
         failpoint("run:start")
-        record.remove_stale_temp_files()
-        state = states[i] if states is not None else run_state(record.path)
+        run.record.remove_stale_temp_files()
+        state = run.state()
         if state.final:
-            record.compress()  # a final run recorded before compression existed, or killed before it
+            run.record.compress()  # a final run recorded before compression existed, or killed before it
             results[i] = state.result
             continue
         try:
-            trainer, logger = _prepare(spec, record, state, on_row, adjust)
+            trainer, logger = _prepare(run, on_row, adjust)
         except (Exception, SystemExit) as err:  # this member fails alone (sys.exit in its code too)
-            results[i] = record_failure(spec, record, err, traceback.format_exc())
+            results[i] = record_failure(run, err, traceback.format_exc())
             continue
-        members.append((i, spec, record, trainer, logger))
+        members.append((i, run, trainer, logger))
     # a diverging run's overflows are recorded as its divergence (trainer.check_finite), not
     # printed as numpy RuntimeWarnings with their source lines
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
-            statuses = train_group([m[3] for m in members], [m[4] for m in members], checkpoint_every, stop_after,
+            statuses = train_group([m[2] for m in members], [m[3] for m in members], checkpoint_every, stop_after,
                                    should_stop=should_stop)
         except SystemExit as err:  # an algorithm's own sys.exit fails its group, never the grid
             raise AlgorithmExit(f"the algorithm's code called sys.exit({err.code!r}) while training") from None
-    for (i, spec, record, trainer, logger), status in zip(members, statuses, strict=True):
-        results[i] = _finish(spec, record, trainer, logger, status)
+    for (i, run, trainer, logger), status in zip(members, statuses, strict=True):
+        results[i] = _finish(run, trainer, logger, status)
     return results  # type: ignore[return-value]
 
 
-def _prepare(spec: RunSpec, record: RunRecord, state, on_row, adjust=None) -> tuple[Trainer, RecordLogger]:
+def _prepare(run: Run, on_row, adjust=None) -> tuple[Trainer, RecordLogger]:
     """The member's trainer, resumed where that can be verified, else fresh (with the
     reason on stderr), and its logger."""
+    spec, record, state = run.spec, run.record, run.state()
     if state.state == Status.DAMAGED:
         _say(f"{spec.key}: redoing a damaged run ({state.reason})")
     trainer = _trainer(spec)
@@ -111,10 +109,10 @@ def _prepare(spec: RunSpec, record: RunRecord, state, on_row, adjust=None) -> tu
         if adjust is not None:
             adjust(trainer)
         record.clear()
-        atomic_write_json(record.file(CONFIG), {**spec.config_record(), "environment": environment_info()})
+        run.write_config()
         resumed = ([], [])
     else:
-        record.file(RESULT).unlink(missing_ok=True)  # a failed attempt's result: the run is partial again
+        run.clear_result()  # a failed attempt's result: the run is partial again
     row_hook = None if on_row is None else lambda row, key=spec.key: on_row(key, row)
     return trainer, RecordLogger(record, *resumed, on_row=row_hook, identity=spec.identity)
 
@@ -167,9 +165,9 @@ def _resume(spec: RunSpec, record: RunRecord, trainer: Trainer) -> tuple[tuple[l
     return (progress, episodes), ""
 
 
-def _finish(spec: RunSpec, record: RunRecord, trainer: Trainer, logger: RecordLogger, status: str
-            ) -> RunResult:
+def _finish(run: Run, trainer: Trainer, logger: RecordLogger, status: str) -> RunResult:
     """The member's result, written (the trainer's "stopped" is a partial run: nothing written)."""
+    spec = run.spec
     if status == "stopped":
         return RunResult.stopped(trainer.iteration, trainer.global_step)
     returns = [e["return"] for e in logger.episodes]
@@ -184,20 +182,20 @@ def _finish(spec: RunSpec, record: RunRecord, trainer: Trainer, logger: RecordLo
     else:
         eval_returns = trainer.evaluate(EVAL_EPISODES)
         result = RunResult.complete(spec.result_identity, measured, float(np.mean(eval_returns)), len(eval_returns))
-    atomic_write_json(record.file(RESULT), result.to_record())
-    record.compress()
+    run.write_result(result)
+    run.record.compress()
     failpoint("run:end")
     return result
 
 
-def record_failure(spec: RunSpec, record: RunRecord, err: BaseException, trace: str) -> RunResult:
+def record_failure(run: Run, err: BaseException, trace: str) -> RunResult:
     """Write a failed result for a run that is not final (its checkpoint and records stay:
-    the retry resumes from them)."""
-    state = run_state(record.path)
+    the retry resumes from them). Its state is read afresh: it may have finished since."""
+    state = run.state(fresh=True)
     if state.final:
         return state.result
-    failure = RunResult.failed(spec.result_identity, err, trace)
-    atomic_write_json(record.file(RESULT), failure.to_record())
+    failure = RunResult.failed(run.spec.result_identity, err, trace)
+    run.write_result(failure)
     return failure
 
 

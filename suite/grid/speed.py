@@ -23,10 +23,10 @@ from algorithms import Trainer, make_arm, train_group
 from algorithms.rollout import make_env
 from algorithms.threads import pin_one_thread
 from suite.grid.plan import RunSpec, make_groups
+from suite.grid.run import Run
 from suite.grid.runner import EVAL_EPISODES
 from suite.paper import DATA
 from suite.records.files import atomic_write_json, environment_info, user_data_dir
-from suite.records.state import run_state
 
 SPEED_FILE = DATA / "speed.json"
 STACK_SIZES = (1, 3, 9)  # grid sizes `suite speed` measures
@@ -193,7 +193,7 @@ def estimate(specs: list[RunSpec], runs_dir: Path, workers: int, group_size: int
     evaluation (EVAL_EPISODES full-length episodes)."""
 
     table = load_speed() if table is None else table
-    todo = [spec for spec in specs if not run_state(spec.record(runs_dir).path).final]
+    todo = [spec for spec in specs if not Run(spec, runs_dir).state().final]
     tasks = sorted({spec.task for spec in todo})
     sources = {"raw stepping measured now" if raw is None else "raw stepping given"}
     raw = {t: raw_stepping(t).cpu for t in tasks} if raw is None else raw

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from suite.errors import SuiteError
+from suite.grid.run import Run
 from suite.records.files import CONFIG, EPISODES, PROGRESS, csv_file, make_dirs, read_csv, read_json
 
 
@@ -75,7 +76,7 @@ class Tracker:
         step = int(row["global_step"])
         if spec.key not in self.last_step:
             self.last_step[spec.key] = -1
-            for earlier in rows_from_records(spec.record(self.runs_dir).path):
+            for earlier in rows_from_records(Run(spec, self.runs_dir).path):
                 if int(earlier["global_step"]) < step:
                     self._log_once(spec, earlier)
         self._log_once(spec, row)
@@ -138,7 +139,7 @@ class WandbLogger(Tracker):
         return self.runs[spec.key]
 
     def log(self, spec, row, step) -> None:
-        self._open(spec, spec.record(self.runs_dir).path).log(_scalars(row), step=step)
+        self._open(spec, Run(spec, self.runs_dir).path).log(_scalars(row), step=step)
 
     def end(self, spec, run_path, result) -> None:
         run = self._open(spec, run_path)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from suite.grid.plan import resolve_grid
+from suite.grid.run import Run
 from suite.records.files import EPISODE_COLUMNS, EPISODES, PROGRESS, read_csv
 from suite.records.result import Status
-from suite.records.state import STATES, find_runs, run_state
+from suite.records.state import STATES, find_runs
 
 
 def load_runs(runs_dir: str | Path = "runs"):
@@ -52,7 +53,7 @@ def status_table(runs_dir: str | Path, grid: dict | None = None):
     if grid is not None:
         for spec in resolve_grid(**grid):
             rows.append({"task": spec.task, "arm": spec.arm.label,
-                         "state": run_state(spec.record(runs_dir).path).state.value})
+                         "state": Run(spec, runs_dir).state().state.value})
     else:
         for found in find_runs(runs_dir):
             config = found.config or {}
