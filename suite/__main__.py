@@ -18,19 +18,18 @@ from algorithms.config import ConfigError, describe
 from algorithms.task_defaults import TASK_DEFAULTS
 from suite._startup import done as startup_done
 from suite.errors import Interrupted, SuiteError
-from suite.grid.backends import BACKENDS
 from suite.grid.conformance import check_arm
-from suite.grid.driver import run
+from suite.grid.driver import checked_grid, run
 from suite.grid.plan import (
     DEFAULT_GROUP_SIZE,
     DEFAULT_SEEDS,
     check_runs_dir,
     parse_positive_int,
     parse_steps,
-    resolve_grid,
     split_arm_specs,
     split_list,
 )
+from suite.grid.run import Run
 from suite.grid.runner import evaluate
 from suite.grid.speed import SPEED_FILE, estimate, measure_speed, save_speed
 from suite.grid.verify import FAILING, STATES, verify
@@ -44,7 +43,7 @@ from suite.paper import (
 )
 from suite.records.faults import failpoint
 from suite.records.files import atomic_write_text, environment_info
-from suite.records.state import damaged_runs, run_state
+from suite.records.state import damaged_runs
 from suite.results import scores as scores
 from suite.results.compare import compare, compare_markdown
 from suite.results.comparisons import rebuild
@@ -357,19 +356,14 @@ def grid_args(args) -> dict:
 
 
 def cmd_run(args) -> int:
-    specs = resolve_grid(**grid_args(args))
-    check_runs_dir(args.runs_dir)
-    checkpoint_every = parse_positive_int("checkpoint-every", args.checkpoint_every)
-    workers = parse_positive_int("workers", args.workers if args.workers is not None else os.cpu_count() or 1)
-    group_size = parse_positive_int("group-size", args.group_size)
-    if args.backend not in BACKENDS:
-        raise SuiteError(f"unknown backend {args.backend!r}; valid backends: {', '.join(BACKENDS)}")
-    if args.display not in ("auto", "lines", "none"):
-        raise SuiteError(f"unknown display {args.display!r}; valid: auto, lines, none")
+    options = {"runs_dir": args.runs_dir, "workers": args.workers, "backend": args.backend,
+               "group_size": args.group_size, "checkpoint_every": args.checkpoint_every, "display": args.display}
     if args.dry_run:
+        grid = checked_grid(**grid_args(args), **options)
+        specs, workers, group_size = grid.specs, grid.workers, grid.group_size
         counts: dict[str, int] = {}
         for spec in specs:
-            state = run_state(f"{args.runs_dir}/{spec.key}").state
+            state = Run(spec, grid.runs_dir).state().state
             counts[state] = counts.get(state, 0) + 1
             print(f"{state:9s} {spec.key}  ({spec.arm.label}, {spec.steps} steps)")
         guess = estimate(specs, args.runs_dir, workers, group_size, backend=args.backend)
@@ -380,10 +374,8 @@ def cmd_run(args) -> int:
               f"(x{guess.ratio:.2f}), MuJoCo's mj_step alone {guess.simulator_seconds / 3600:.2f} h "
               f"(speeds from {guess.sources})")
         return 0
-    frame = run(runs_dir=args.runs_dir, workers=workers, backend=args.backend, ray_address=args.ray_address,
-                wandb=args.wandb, wandb_project=args.wandb_project, wandb_entity=args.wandb_entity,
-                checkpoint_every=checkpoint_every, display=args.display, group_size=group_size,
-                tensorboard=args.tensorboard, **grid_args(args))
+    frame = run(ray_address=args.ray_address, wandb=args.wandb, wandb_project=args.wandb_project,
+                wandb_entity=args.wandb_entity, tensorboard=args.tensorboard, **options, **grid_args(args))
     failed = frame[frame["status"] == "failed"]
     for _, row in failed.iterrows():
         print(f"FAILED {row['task']} {row['arm_label']} seed {row['seed']}: {row['error']}", file=sys.stderr)

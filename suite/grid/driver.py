@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +25,37 @@ from suite.grid.plan import DEFAULT_GROUP_SIZE, check_runs_dir, make_groups, par
 from suite.grid.run import Run
 from suite.grid.tracking import TensorboardLogger, WandbLogger
 from suite.records.result import RECORDED, RunResult, Status
+
+
+@dataclass(frozen=True)
+class CheckedGrid:
+    """A grid's inputs, every one checked (once, here): the runs and how to train them."""
+    specs: list
+    runs_dir: Path
+    workers: int
+    group_size: int
+    checkpoint_every: int
+
+
+DISPLAYS = ("auto", "lines", "none")
+
+
+def checked_grid(algos=None, tasks=None, seeds=None, steps=None, preset=None, ablate=None,
+                 runs_dir: str | Path = "runs", workers: int | str | None = None, backend: str = "local",
+                 group_size: int | str = DEFAULT_GROUP_SIZE, checkpoint_every: int | str = 10,
+                 display: str = "auto") -> CheckedGrid:
+    """Every input of `run` checked, with SuiteError's one line for a bad one (the CLI's dry
+    run asks this alone)."""
+    specs = resolve_grid(algos, tasks, seeds, steps, preset, ablate)
+    runs_dir = check_runs_dir(runs_dir)
+    workers = parse_positive_int("workers", workers if workers is not None else os.cpu_count() or 1)
+    group_size = parse_positive_int("group-size", group_size)
+    checkpoint_every = parse_positive_int("checkpoint-every", checkpoint_every)
+    if backend not in BACKENDS:
+        raise SuiteError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+    if display not in DISPLAYS:
+        raise SuiteError(f"unknown display {display!r}; valid: {', '.join(DISPLAYS)}")
+    return CheckedGrid(specs, runs_dir, workers, group_size, checkpoint_every)
 
 
 def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "runs",
@@ -40,12 +72,10 @@ def run(algos=None, tasks=None, seeds=None, steps=None, runs_dir: str | Path = "
     log every progress row as it is written (suite/grid/tracking.py). Raises `Interrupted` (with the DataFrame
     so far as `.frame`) after a Ctrl-C or SIGTERM has stopped the grid at a checkpoint."""
 
-    specs = resolve_grid(algos, tasks, seeds, steps, preset, ablate)
-    runs_dir = check_runs_dir(runs_dir)
-    workers = parse_positive_int("workers", workers if workers is not None else os.cpu_count() or 1)
-    group_size = parse_positive_int("group_size", group_size)
-    if backend not in BACKENDS:
-        raise SuiteError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+    grid = checked_grid(algos, tasks, seeds, steps, preset, ablate, runs_dir, workers, backend, group_size,
+                        checkpoint_every, display)
+    specs, runs_dir, workers = grid.specs, grid.runs_dir, grid.workers
+    group_size, checkpoint_every = grid.group_size, grid.checkpoint_every
     trackers = []
     if wandb:
         trackers.append(WandbLogger(wandb_project, wandb_entity, preset, runs_dir))
