@@ -116,3 +116,10 @@ def test_a_row_finds_its_runs_by_the_config_each_task_resolves():
     assert sorted(found["task"]) == ["CartPole-v1", "Hopper-v5"] and set(found["row"]) == {"ppo_clip"}
     with pytest.raises(SuiteError, match="one config twice"):
         arms_comparison(["ppo_clip", "ppo_clip:clip_eps=0.2"])
+
+
+def test_a_raw_cell_counts_runs_as_whole_numbers_even_from_a_row_of_mixed_types():
+    from suite.results.tables import cell
+
+    row = pd.Series({"mean": 1.5, "std": 0.5, "complete": 2.0, "diverged": 1.0, "failed": 0.0, "missing": 0.0})
+    assert cell(row) == "1.5 ± 0.5 (n=2), 1 diverged"

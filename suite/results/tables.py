@@ -199,11 +199,11 @@ def per_task_normalized_markdown(table) -> str:
 
 def cell(r) -> str:
     """'mean ± sd (n=3)' with the states that are not complete, or only those states."""
-    flags = [f"{r[s]} {s}" for s in ("diverged", "failed", "missing") if r[s]]
+    flags = [f"{int(r[s])} {s}" for s in ("diverged", "failed", "missing") if r[s]]
     if not r["complete"]:  # nothing scored: say what happened, show no number
         return ", ".join(flags)
     spread = f" ± {fmt(r['std'], 1)}" if r["complete"] > 1 else ""
-    text = f"{fmt(r['mean'], 1)}{spread} (n={r['complete']})"
+    text = f"{fmt(r['mean'], 1)}{spread} (n={int(r['complete'])})"
     return text + (f", {', '.join(flags)}" if flags else "")
 
 
