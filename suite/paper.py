@@ -224,7 +224,10 @@ SWEEPS = (A2C_TR_SWEEP, CEM_SWEEP)
 # What each sweep chose, written here once its records are complete (suite/results/tuning.py
 # computes it; tests/test_tuning.py checks these against the committed records): None while
 # a sweep is incomplete, and Figure 3 then runs the source's default.
-TUNED: dict[str, str | None] = {A2C_TR_SWEEP.name: None, CEM_SWEEP.name: None}
+TUNED: dict[str, str | None] = {
+    A2C_TR_SWEEP.name: "a2c_tr:trust_region_delta=25",  # mean 0.94 over the sweep, P(best) 0.97
+    CEM_SWEEP.name: "cem:population=50:extra_std_decay=10",  # mean 0.76, P(best) 0.98
+}
 
 
 def tuned_arm(sweep: Comparison) -> str:
@@ -307,7 +310,7 @@ PRESETS: dict[str, dict] = {
     "figure3": _paper_grid(FIGURE3),
     # All three: Table 1's 11 settings under ppo2's and under ppo1's code-level choices, and
     # Figure 3's trpo, a2c, a2c_tr, vpg, cem (its ppo_clip is Table 1's eps = 0.2) with its two
-    # extras (a2c_sb3, vpg_section4): 29 arms x 7 tasks x 3 seeds = 609 runs.
+    # extras (a2c_sb3, vpg_section4, and the untuned a2c_tr and cem): 31 arms x 7 tasks x 3 seeds = 651 runs.
     "paper": _paper_grid(TABLE1, FIGURE3, TABLE1_PPO1),
     # Issue 33: no-clip and clip 0.2 under each candidate cause, 7 tasks x 3 seeds.
     "noclip_causes": _paper_grid(NOCLIP_CAUSES),

@@ -32,6 +32,8 @@ PINNED_RUN_HASHES = {  # arm -> run directory hash at 1M steps
     "vpg": "d9acb93a",  # hw4's adaptive step size (issue 22)
     "cem": "91e48552",  # modular_rl's noisy cross-entropy method (issue 22)
     "a2c_tr": "cb43af68",  # a2c with ACER's trust-region update (issue 22)
+    "a2c_tr:trust_region_delta=25.0": "4ce68b50",  # the tuned A2C + TR (issue 35: figure3_tuning)
+    "cem:population=50:extra_std_decay=10": "01b173ff",  # the tuned CEM (issue 35)
     # Table 1 under openai/baselines ppo1's code-level choices (issue 26)
     "ppo_noclip:preset=ppo1": "dbdfa77f",
     "ppo_clip:preset=ppo1:clip_eps=0.1": "8b1abeb0",
@@ -50,13 +52,13 @@ PINNED_RUN_HASHES = {  # arm -> run directory hash at 1M steps
 def test_paper_preset_is_both_table1s_and_figure3_with_pinned_hashes():
     paper = PRESETS["paper"]
     specs = plan(paper["algos"], paper["tasks"], paper["seeds"], paper["steps"])
-    assert len(specs) == 609 and len({s.key for s in specs}) == 609
+    assert len(specs) == 651 and len({s.key for s in specs}) == 651
     assert {s.arm.label: s.run_hash for s in specs} == PINNED_RUN_HASHES
     # Figure 3's ppo_clip is Table 1's eps = 0.2: one config, one set of runs
-    assert distinct_arms(FIGURE3, TABLE1)[0] == "ppo_clip" and len(distinct_arms(TABLE1, FIGURE3)) == 18
+    assert distinct_arms(FIGURE3, TABLE1)[0] == "ppo_clip" and len(distinct_arms(TABLE1, FIGURE3)) == 20
     table1 = {s.key for s in plan(PRESETS["table1"]["algos"], seeds=3)}
     figure3 = {s.key for s in plan(PRESETS["figure3"]["algos"], seeds=3)}
-    assert (len(table1), len(figure3), len(table1 & figure3)) == (231, 168, 21)
+    assert (len(table1), len(figure3), len(table1 & figure3)) == (231, 210, 21)
     ppo1 = {s.key for s in plan(PRESETS["table1_ppo1"]["algos"], seeds=3)}
     assert len(ppo1) == 231 and not ppo1 & (table1 | figure3)
     assert table1 | figure3 | ppo1 == {s.key for s in specs}
@@ -65,7 +67,7 @@ def test_paper_preset_is_both_table1s_and_figure3_with_pinned_hashes():
 
 def test_paper_preset_dry_run_counts(tmp_path, capsys):
     assert main(["run", "--preset", "paper", "--dry-run", "--runs-dir", str(tmp_path / "runs")]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("609 runs (609 missing)")
+    assert capsys.readouterr().out.splitlines()[-1].startswith("651 runs (651 missing)")
     assert not (tmp_path / "runs").exists()
 
 
