@@ -39,7 +39,7 @@ from suite.paper import (
     published_entries,
     tuned_arm,
 )
-from suite.records.files import atomic_write_text, make_dirs, run_hash
+from suite.records.files import atomic_write_text, make_dirs
 from suite.records.result import Status
 from suite.results import plots as plots
 from suite.results import scores as scores
@@ -236,10 +236,8 @@ def _comparison_section(frame, result: ComparisonResult, steps: int, mode: str, 
 
 def _final_runs(frame, comparison: Comparison) -> int:
     """The comparison's final runs (complete or diverged) over every seed it plans."""
-    digests = {run_hash(h, PAPER_STEPS) for h in comparison.row_names()}
-    final = frame[frame["config_hash"].isin(digests) & frame["seed"].isin(comparison.seeds)
-                  & frame["status"].isin([Status.COMPLETE, Status.DIVERGED])]
-    return len(final)
+    runs = in_comparison(frame, comparison, balanced=False)
+    return int(runs["status"].isin([Status.COMPLETE, Status.DIVERGED]).sum())
 
 
 def _summary(comparison: Comparison, r, runs, seed: int) -> list[str]:

@@ -17,11 +17,12 @@ from suite.records.result import Status
 from suite.results.stats import STATS_SEED, interval
 
 
-def in_comparison(frame, comparison: Comparison):
+def in_comparison(frame, comparison: Comparison, balanced: bool = True):
     """The runs of `frame` that are rows of `comparison`, with a `row` column (the paper's
     name for the setting), in the comparison's row order: of its seeds, the first PAPER_SEEDS
     always (a missing one shows as missing) and each further seed only once it is final in
-    every (row, task) cell, so that a grid still filling never unbalances a table."""
+    every (row, task) cell, so that a grid still filling never unbalances a table
+    (`balanced=False`: every planned seed, for counting a grid's progress)."""
     budgets = frame["budget"].dropna().unique() if "budget" in frame else []
     rows = {(task, run_hash(digest, int(b))): name for task in frame["task"].unique()
             for digest, name in comparison.row_names(task).items() for b in budgets}
@@ -29,7 +30,8 @@ def in_comparison(frame, comparison: Comparison):
     found = found[found["row"].notna()]
     if comparison.seeds is not None:
         found = found[found["seed"].isin(comparison.seeds)]
-        found = found[found["seed"].isin(balanced_seeds(found, comparison.seeds))]
+        if balanced:
+            found = found[found["seed"].isin(balanced_seeds(found, comparison.seeds))]
     order = {name: i for i, (name, _) in enumerate(comparison.rows)}
     return found.assign(_order=found["row"].map(order)).sort_values(["_order", "task", "seed"]).drop(
         columns="_order").reset_index(drop=True)
