@@ -20,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 
 from .config import ROLLOUT, BaseConfig, group_values
+from .fast_step import fast_step
 from .nets import StackedActor
 from .normalize import ObsNormalizer, RewardScaler, clip, merge_moments, scale_rewards, standardize
 
@@ -104,6 +105,9 @@ class RawBatch:
 class RolloutCollector:
     def __init__(self, envs: list[gym.Env], config: BaseConfig, seeds: list[int]):
         self.envs = envs
+        # each env's step as (obs, reward, terminated, truncated): the paper's MuJoCo tasks
+        # through fast_step (gymnasium's transitions bit for bit, less Python), others env.step
+        self.steps = [fast_step(env) or gym_step(env) for env in envs]
         self.config = config
         self.adapter = ActionAdapter(envs[0].action_space, config.action_clip, config.action_scaling)
         obs_shape = envs[0].observation_space.shape
@@ -176,6 +180,15 @@ class RolloutCollector:
         self.obs = self.obs_normalizer(self.raw_obs)
 
 
+def gym_step(env: gym.Env):
+    """`env.step` as (observation, reward, terminated, truncated): the reference, and the step
+    of every env fast_step does not cover."""
+    def step(action):
+        observation, reward, terminated, truncated, _ = env.step(action)
+        return observation, reward, terminated, truncated
+    return step
+
+
 def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[np.random.Generator],
                   global_steps: list[int]) -> list[tuple[RawBatch, list[Episode]]]:
     """One rollout for each of M runs, stepped in lockstep: each step, one batched forward of
@@ -223,8 +236,8 @@ def collect_group(collectors: list[RolloutCollector], actors: list, rngs: list[n
         act_buf[:, t] = actions
         for m, c in enumerate(collectors):
             step = global_steps[m] + (t + 1) * E
-            for i, env in enumerate(c.envs):
-                o, reward, terminated, truncated, _ = env.step(c.adapter.to_env(actions[m, i]))
+            for i, env_step in enumerate(c.steps):
+                o, reward, terminated, truncated = env_step(c.adapter.to_env(actions[m, i]))
                 c.episode_actions[i].append(actions[m, i])
                 c.episode_return[i] += reward
                 c.episode_length[i] += 1

@@ -3,8 +3,8 @@ trained together as `suite run` trains them (algorithms.train_group), with a CPU
 around each part of an iteration:
 
 - simulator: MuJoCo's `mj_step` (the physics, called by the env);
-- env Python: gymnasium's step around it (wrappers, MujocoEnv.step: observation, reward,
-  termination), i.e. the env's step less the simulator;
+- env Python: the step around it (algorithms/fast_step.py's, or with --gym-step gymnasium's:
+  wrappers, MujocoEnv.step), observation, reward, termination: the env's step less the simulator;
 - acting: the stacked policy's forward pass and sampling (nets.StackedActor.sample);
 - loop: the rollout's own per-step Python (bookkeeping of episodes and actions, reward
   scaling, observation statistics), i.e. the collection less env and acting;
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import algorithms.trainer as trainer_module  # noqa: E402
 from algorithms import Trainer, make_arm, train_group  # noqa: E402
 from algorithms.nets import StackedActor  # noqa: E402
+from algorithms.rollout import gym_step  # noqa: E402
 from algorithms.threads import pin_one_thread  # noqa: E402
 from suite.grid import speed  # noqa: E402
 from suite.paper import PAPER_TASKS  # noqa: E402
@@ -66,19 +67,15 @@ class Clocks:
         return {k: v / total for k, v in parts.items()}, total
 
 
-def profile(task: str, arm_name: str, group: int, iterations: int) -> dict:
+def profile(task: str, arm_name: str, group: int, iterations: int, gymnasium_step: bool = False) -> dict:
     import mujoco
 
     arm = make_arm(arm_name, task)
-    steps = iterations * arm.config.batch_size
-    trainers = [Trainer(task, arm.algorithm, arm.config, seed=seed, total_steps=steps) for seed in range(group)]
     clocks = Clocks()
     originals = {"mj_step": mujoco.mj_step, "sample": StackedActor.sample,
                  "collect": trainer_module.collect_members, "prepare": trainer_module.prepare_members,
                  "update": trainer_module.update_members, "finish": Trainer.finish_iteration}
-    for t in trainers:
-        for env in t.collector.envs:
-            env.step = clocks.wrap("env", env.step)
+    # before the trainers are built: algorithms/fast_step.py binds mj_step when it builds a step
     mujoco.mj_step = clocks.wrap("simulator", originals["mj_step"])
     StackedActor.sample = clocks.wrap("acting", originals["sample"])
     trainer_module.collect_members = clocks.wrap("collect", originals["collect"])
@@ -86,6 +83,12 @@ def profile(task: str, arm_name: str, group: int, iterations: int) -> dict:
     trainer_module.update_members = clocks.wrap("update", originals["update"])
     Trainer.finish_iteration = clocks.wrap("recording", originals["finish"])
     try:
+        trainers = [Trainer(task, arm.algorithm, arm.config, seed=seed, total_steps=iterations * arm.config.batch_size)
+                    for seed in range(group)]
+        for t in trainers:
+            env_steps = [gym_step(env) for env in t.collector.envs] if gymnasium_step else t.collector.steps
+            t.collector.steps = [clocks.wrap("env", step) for step in env_steps]
+        clocks.seconds = dict.fromkeys(clocks.seconds, 0.0)  # the first resets are not an iteration's
         train_group(trainers, [None] * group, checkpoint_every=10**9)
     finally:
         mujoco.mj_step = originals["mj_step"]
@@ -97,7 +100,8 @@ def profile(task: str, arm_name: str, group: int, iterations: int) -> dict:
     shares, total = clocks.shares()
     done = sum(t.global_step for t in trainers)
     floor = speed.simulator_stepping(task)
-    return {"task": task, "arm": arm_name, "group": group, "steps": done, "cpu_seconds": total,
+    return {"task": task, "arm": arm_name, "group": group, "step": "gymnasium" if gymnasium_step else "fast_step",
+            "steps": done, "cpu_seconds": total,
             "steps_per_cpu_second": done / total, "mj_step_per_cpu_second": floor.cpu if floor else None,
             "x_mj_step": (floor.cpu * total / done) if floor else None, "shares": shares}
 
@@ -108,11 +112,14 @@ def main() -> None:
     parser.add_argument("--algos", default="ppo_clip")
     parser.add_argument("--group", type=int, default=11, help="runs trained together (the grid's group size)")
     parser.add_argument("--iterations", type=int, default=3, help="batches per run")
+    parser.add_argument("--gym-step", action="store_true",
+                        help="step every env through gymnasium's env.step instead of algorithms/fast_step.py")
     parser.add_argument("--out", default=None, help="JSON file (default benchmarks/results/profile-<time>.json)")
     args = parser.parse_args()
     pin_one_thread()
-    rows = [profile(task.strip(), arm.strip(), args.group, args.iterations)
+    rows = [profile(task.strip(), arm.strip(), args.group, args.iterations, args.gym_step)
             for arm in args.algos.split(",") for task in args.tasks.split(",")]
+    print(f"env step: {'gymnasium env.step' if args.gym_step else 'algorithms/fast_step.py'}")
     print("| task | arm | steps/CPU-s | x mj_step | " + " | ".join(PARTS) + " |")
     print("|---|---|---|---|" + "---|" * len(PARTS))
     for r in rows:

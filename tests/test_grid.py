@@ -35,7 +35,7 @@ def reference(tmp_path_factory):
     return runs, found
 
 
-@pytest.mark.parametrize("preset, count", [("table1", 231), ("table1_ppo1", 231), ("figure3", 168)])
+@pytest.mark.parametrize("preset, count", [("table1", 231), ("table1_ppo1", 231), ("figure3", 210)])
 def test_dry_run_lists_the_preset_grid(tmp_path, capsys, preset, count):
     assert main(["run", "--preset", preset, "--dry-run", "--runs-dir", str(tmp_path / "runs")]) == 0
     out = capsys.readouterr().out.splitlines()
