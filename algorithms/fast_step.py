@@ -21,7 +21,7 @@ can depend on length and layout, so nothing is batched across envs that gymnasiu
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium as gym
 import mujoco
@@ -185,8 +185,15 @@ def _reacher(task) -> Callable:
 
 
 def _builders() -> dict:
-    from gymnasium.envs.mujoco import (half_cheetah_v5, hopper_v5, inverted_double_pendulum_v5,
-                                       inverted_pendulum_v5, reacher_v5, swimmer_v5, walker2d_v5)
+    from gymnasium.envs.mujoco import (
+        half_cheetah_v5,
+        hopper_v5,
+        inverted_double_pendulum_v5,
+        inverted_pendulum_v5,
+        reacher_v5,
+        swimmer_v5,
+        walker2d_v5,
+    )
     return {half_cheetah_v5.HalfCheetahEnv: _half_cheetah, hopper_v5.HopperEnv: _hopper,
             walker2d_v5.Walker2dEnv: _walker2d, swimmer_v5.SwimmerEnv: _swimmer,
             inverted_pendulum_v5.InvertedPendulumEnv: _inverted_pendulum,
