@@ -87,7 +87,7 @@ def _forward(task, clip_velocity: bool, skip: int, healthy) -> Callable:
             np.minimum(np.maximum(qvel, -10.0), 10.0, out=observation[n_pos:])
         else:
             observation[n_pos:] = qvel
-        ctrl_cost = ctrl_weight * np.sum(np.square(action))
+        ctrl_cost = ctrl_weight * np.square(action).sum()  # np.sum's reduction, without its wrapper
         if healthy is None:
             return observation, forward_weight * x_velocity - ctrl_cost, False
         is_healthy = healthy()
@@ -111,11 +111,14 @@ def _hopper(task) -> Callable:
     (min_state, max_state), (min_z, max_z) = task._healthy_state_range, task._healthy_z_range
     min_angle, max_angle = task._healthy_angle_range
 
-    def healthy() -> bool:  # HopperEnv.is_healthy: state_vector()[2:] is qpos[2:] then qvel
+    def healthy() -> bool:
+        # HopperEnv.is_healthy: every element of state_vector()[2:] (qpos[2:], then qvel) strictly
+        # inside the state range: the same as its least above and its greatest below (a NaN
+        # fails both ways, as it fails gymnasium's comparisons)
         z, angle = qpos[1:3]
-        healthy_state = (np.all(np.logical_and(min_state < qpos[2:], qpos[2:] < max_state))
-                         and np.all(np.logical_and(min_state < qvel, qvel < max_state)))
-        return bool(healthy_state and min_z < z < max_z and min_angle < angle < max_angle)
+        joints = qpos[2:]
+        return bool(min_state < joints.min() and joints.max() < max_state and min_state < qvel.min()
+                    and qvel.max() < max_state and min_z < z < max_z and min_angle < angle < max_angle)
 
     return _forward(task, True, 1, healthy)
 

@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from algorithms import ARMS, Trainer, make_arm, train_group  # noqa: E402
+from algorithms.rollout import gym_step  # noqa: E402
 from algorithms.threads import pin_one_thread  # noqa: E402
 from suite.grid import speed  # noqa: E402
 from suite.grid.speed import Clock  # noqa: E402
@@ -40,12 +41,17 @@ def raw_stepping(task: str, steps: int) -> tuple[float, float]:
     return rate.wall, rate.cpu
 
 
-def ours(task: str, arm_name: str, steps: int, members: int = 1) -> tuple[float, float]:
+def ours(task: str, arm_name: str, steps: int, members: int = 1, gymnasium_step: bool = False) -> tuple[float, float]:
     """Steps/s of training: one run (members=1), or grid mode: `members` seeds of the arm
-    trained in one process in lockstep (algorithms.train_group), counted together."""
+    trained in one process in lockstep (algorithms.train_group), counted together; with
+    `gymnasium_step` every env steps through gymnasium's env.step instead of
+    algorithms/fast_step.py (the same transitions: the A/B of issue 37)."""
     arm = make_arm(arm_name)
     trainers = [Trainer(task, arm.algorithm, arm.config, seed=seed, total_steps=max(steps, arm.config.batch_size))
                 for seed in range(members)]
+    if gymnasium_step:
+        for t in trainers:
+            t.collector.steps = [gym_step(env) for env in t.collector.envs]
     with Clock() as clock:
         train_group(trainers, [None] * members, checkpoint_every=10**9)
     total = sum(t.global_step for t in trainers)
@@ -134,7 +140,9 @@ def main(argv=None) -> int:
         for members in grid_sizes:
             name = f"grid {arm} x{members}"
             measure(name, lambda arm=arm, members=members: ours(args.task, arm, steps, members))
-            reference_of[name] = REFERENCE_OF.get(arm)
+            measure(f"{name}, gymnasium step", lambda arm=arm, members=members: ours(args.task, arm, steps, members,
+                                                                                     gymnasium_step=True))
+            reference_of[name] = reference_of[f"{name}, gymnasium step"] = REFERENCE_OF.get(arm)
     if not args.no_reference:
         for ref in sorted({reference_of[a] for a in figures if reference_of.get(a)}):
             measure(ref, lambda ref=ref: sb3(args.task, ref, steps))
@@ -155,16 +163,18 @@ def main(argv=None) -> int:
         ratio_ref = cpu / figures[ref][1] if ref in figures else None
         rows.append({"name": name, "steps_per_second": round(wall, 1), "steps_per_cpu_second": round(cpu, 1),
                      "vs_raw": round(cpu / raw_beside[name], 3), "reference": ref,
-                     "vs_reference": None if ratio_ref is None else round(ratio_ref, 2)})
+                     "vs_reference": None if ratio_ref is None else round(ratio_ref, 2),
+                     "x_mj_step": None if simulator is None else round(simulator.cpu / cpu, 2)})
     print(f"{args.task}, {steps} steps per run, 1 torch thread; ratios per CPU-second; raw stepping measured "
           f"{len(raws)} times (steps/CPU-s {min(raw_cpus):.0f} to {max(raw_cpus):.0f}), each figure against the "
           f"mean of the two measurements beside it")
-    print("| figure | steps/s (wall) | steps/CPU-s | x raw stepping | x reference |")
-    print("|---|---|---|---|---|")
+    print("| figure | steps/s (wall) | steps/CPU-s | x raw stepping | CPU time x mj_step alone | x reference |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         vs_ref = f"{r['vs_reference']:.2f} ({r['reference']})" if r["vs_reference"] is not None else ""
+        vs_mj = f"{r['x_mj_step']:.2f}" if r.get("x_mj_step") is not None else ""
         print(f"| {r['name']} | {r['steps_per_second']:.0f} | {r['steps_per_cpu_second']:.0f} | "
-              f"{r['vs_raw']:.3f} | {vs_ref} |")
+              f"{r['vs_raw']:.3f} | {vs_mj} | {vs_ref} |")
     report = {"task": args.task, "steps_per_run": steps, "torch_threads": 1, "rows": rows,
               "ratios": "per CPU-second of the process (time.process_time); one process, one torch thread; "
                         "each figure against the mean of the raw-stepping measurements just before and after it",

@@ -23,12 +23,13 @@ def state_bits(env: gym.Env) -> bytes:
     return b"".join(bits(a) for a in (data.time, data.qpos, data.qvel, data.act, data.qacc_warmstart, data.ctrl))
 
 
-def compare(task: str, actions: str, steps: int, seed: int, max_episode_steps: int | None = None) -> dict:
+def compare(task: str, actions: str, steps: int, seed: int, max_episode_steps: int | None = None,
+            **task_kwargs) -> dict:
     """Two copies of `task` seeded alike, one stepped by gymnasium and one by fast_step, with the
     same float32 actions (random ones, partly out of bounds, or a fixed linear policy's of the
     observation, clipped as the collector clips them); asserts every transition and every reset
     equal bit for bit and returns what was exercised."""
-    kwargs = {} if max_episode_steps is None else {"max_episode_steps": max_episode_steps}
+    kwargs = task_kwargs if max_episode_steps is None else {"max_episode_steps": max_episode_steps, **task_kwargs}
     reference, fast = (gym.make(task, disable_env_checker=True, **kwargs) for _ in range(2))
     step = fast_step(fast)
     assert step is not None, f"{task}: the fast path does not cover it"
@@ -79,6 +80,17 @@ def test_the_paper_tasks_reach_both_kinds_of_episode_end():
         assert ends[task]["terminated"] > 0, task
     for task in ("HalfCheetah-v5", "Swimmer-v5", "Reacher-v5"):
         assert ends[task]["truncated"] >= 2 and ends[task]["terminated"] == 0, task
+
+
+def test_the_constants_are_read_from_the_task_as_made():
+    """gym.make's keyword arguments (weights, ranges) reach the fast step as they reach
+    gymnasium's: Hopper ended by its state range, Walker2d and HalfCheetah reweighted."""
+    narrow = compare("Hopper-v5", "random", 600, seed=6, healthy_state_range=(-0.8, 0.8), healthy_z_range=(0.0, 9.0),
+                     healthy_angle_range=(-9.0, 9.0))
+    assert narrow["terminated"] > 0
+    compare("Walker2d-v5", "policy", 600, seed=6, forward_reward_weight=0.5, ctrl_cost_weight=0.1, healthy_reward=2.0)
+    compare("HalfCheetah-v5", "random", 300, seed=6, exclude_current_positions_from_observation=False)
+    compare("InvertedDoublePendulum-v5", "random", 300, seed=6, healthy_reward=3.0)
 
 
 def test_gymnasium_steps_whatever_the_fast_path_does_not_cover():
