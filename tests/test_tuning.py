@@ -54,7 +54,7 @@ def sweep_frame(best: int, drop: int = 0) -> pd.DataFrame:
 def test_a_complete_sweep_chooses_its_best_row_and_an_incomplete_one_nothing():
     result = sweep_result(sweep_frame(best=2), A2C_TR_SWEEP, random_scores(), reps=300)
     assert result.chosen == "a2c_tr:trust_region_delta=5"
-    assert result.scored == result.planned == 4 * 7 * 2
+    assert result.scored == result.planned == len(A2C_TR_SWEEP.rows) * 7 * 2
     assert result.ranking.p_first[2] == 1.0
     partial = sweep_result(sweep_frame(best=2, drop=1), A2C_TR_SWEEP, random_scores(), reps=300)
     assert partial.chosen is None and partial.scored == result.planned - 1
