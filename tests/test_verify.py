@@ -156,3 +156,29 @@ def test_a_record_naming_a_module_is_not_imported(tmp_path, recorded, monkeypatc
     verdict = suite.verify(runs, rows=1).set_index("key").loc[str(run.relative_to(runs))]
     assert verdict["state"] == "not checked" and "names module 'evilmod'; not imported" in verdict["detail"]
     assert not marker.exists()
+
+
+def test_a_rerun_trains_on_one_thread_whatever_the_calling_process_set(tmp_path):
+    """Records are made on one torch and BLAS thread (config.json's torch_threads); verify runs
+    in the CLI's own process, which does not pin. A2C + TR's approx_kl moved in its 7th digit on
+    two threads, so every committed A2C + TR record 'differed' until execute_group pinned itself."""
+    import torch
+
+    from algorithms import make_arm
+    from suite.grid.plan import RunSpec
+    from suite.grid.runner import execute_group
+    from suite.records.files import PROGRESS, read_csv
+
+    spec = RunSpec("Hopper-v5", make_arm("a2c_tr:trust_region_delta=125", "Hopper-v5"), 100, 1_000_000)
+    before = torch.get_num_threads()
+    try:
+        rows = {}
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            execute_group([spec], tmp_path / str(threads), checkpoint_every=1, stop_after=26)  # one row, as verify
+            rows[threads] = read_csv(tmp_path / str(threads) / spec.key / PROGRESS)
+            assert torch.get_num_threads() == threads  # the caller's setting is given back
+    finally:
+        torch.set_num_threads(before)
+    assert len(rows[1]) == 1
+    assert rows[1][0]["approx_kl"] == rows[2][0]["approx_kl"] and rows[1][0]["kl_to_average"] == rows[2][0]["kl_to_average"]

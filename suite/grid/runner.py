@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from algorithms import ARMS, ConfigError, Trainer, make_arm, train_group
+from algorithms.threads import one_thread
 from suite.errors import SuiteError
 from suite.grid.plan import RunSpec
 from suite.grid.run import Run
@@ -63,7 +64,16 @@ def execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: 
     iterations, makes every member stop at its next progress row with a checkpoint there
     (result status "partial"). `states`: each run's state as its caller read it under the run's
     lock (backends.claim), so that it is read once; without them each is read here.
-    `adjust(trainer)` is applied to every member that starts fresh (verify's perturbed reruns)."""
+    `adjust(trainer)` is applied to every member that starts fresh (verify's perturbed reruns).
+
+    Always one torch and BLAS thread, as the records were made (config.json's torch_threads):
+    a rerun with more (verify's, in a process that did not pin) rounds some sums differently."""
+    with one_thread():
+        return _execute_group(specs, runs_dir, checkpoint_every, stop_after, on_row, should_stop, states, adjust)
+
+
+def _execute_group(specs: list[RunSpec], runs_dir: str | Path, checkpoint_every: int, stop_after: int | None, on_row,
+                   should_stop, states: list[RunState] | None, adjust) -> list[RunResult]:
     results: list[RunResult | None] = [None] * len(specs)
     members = []  # (index, run, trainer, logger)
     for i, spec in enumerate(specs):
