@@ -21,10 +21,10 @@ can depend on length and layout, so nothing is batched across envs that gymnasiu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import gymnasium as gym
-import mujoco
 import numpy as np
 
 # the gymnasium release these steps were written from and are tested against
@@ -44,9 +44,13 @@ def fast_step(env: gym.Env) -> Step | None:
     if type(limit) is not gym.wrappers.TimeLimit or type(limit.env) is not gym.wrappers.OrderEnforcing:
         return None
     task = limit.env.env
-    build = _BUILDERS.get(type(task))
+    if not type(task).__module__.startswith("gymnasium.envs.mujoco."):  # MuJoCo imported only for its tasks
+        return None
+    build = _builders().get(type(task))
     if build is None or task.render_mode is not None:
         return None
+    import mujoco
+
     body = build(task)
     model, data, frame_skip = task.model, task.data, task.frame_skip
     ctrl = data.ctrl
@@ -187,6 +191,7 @@ def _reacher(task) -> Callable:
     return body
 
 
+@functools.cache
 def _builders() -> dict:
     from gymnasium.envs.mujoco import (
         half_cheetah_v5,
@@ -203,5 +208,3 @@ def _builders() -> dict:
             inverted_double_pendulum_v5.InvertedDoublePendulumEnv: _inverted_double_pendulum,
             reacher_v5.ReacherEnv: _reacher}
 
-
-_BUILDERS = _builders()
