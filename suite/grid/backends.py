@@ -35,7 +35,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from algorithms.threads import one_thread, pin_one_thread
+from algorithms.threads import pin_one_thread
 from suite.errors import SuiteError
 from suite.grid.plan import RunSpec
 from suite.grid.run import Run
@@ -123,16 +123,16 @@ def run_group_locked(specs: list[RunSpec], runs_dir: str, checkpoint_every: int,
 
 # -- in this process -------------------------------------------------------------------------
 def run_in_process(groups, runs_dir, checkpoint_every, view, finished, stop) -> None:
-    with one_thread():
-        for group in groups:
-            if stop.is_set():
-                return
-            for spec in group:
-                view.start(spec)
-            results = run_group_locked(group, str(runs_dir), checkpoint_every, on_row=view.row,
-                                       should_stop=stop.is_set)
-            for spec, result in zip(group, results, strict=True):
-                finished(spec, result)
+    # one thread: execute_group pins it for every caller
+    for group in groups:
+        if stop.is_set():
+            return
+        for spec in group:
+            view.start(spec)
+        results = run_group_locked(group, str(runs_dir), checkpoint_every, on_row=view.row,
+                                   should_stop=stop.is_set)
+        for spec, result in zip(group, results, strict=True):
+            finished(spec, result)
 
 
 # -- local process pool ---------------------------------------------------------------------
