@@ -106,21 +106,32 @@ class Adam:
     def __init__(self, n: int, size: int, betas: tuple[float, float], eps: float):
         self.m = np.zeros((n, size), dtype=np.float32)
         self.v = np.zeros((n, size), dtype=np.float32)
+        self._scratch = (np.empty_like(self.m), np.empty_like(self.m))  # update's temporaries
         self.step = np.zeros((n, 1), dtype=np.float64)
         self.beta1, self.beta2 = betas
         self.eps = eps
 
     def update(self, flat: np.ndarray, grad: np.ndarray, lr: np.ndarray) -> None:
-        """One step for every member; `lr` is [N, 1]."""
+        """One step for every member; `lr` is [N, 1]. Written into two scratch rows rather
+        than fresh temporaries: the same operations in the same order, so the same floats."""
         b1, b2 = self.beta1, self.beta2
+        t, u = self._scratch
         self.step += 1.0
-        self.m += (1.0 - b1) * (grad - self.m)  # torch: exp_avg.lerp_(grad, 1 - beta1)
+        np.subtract(grad, self.m, out=t)  # m += (1 - b1) (g - m); torch: exp_avg.lerp_(grad, 1 - beta1)
+        t *= 1.0 - b1
+        self.m += t
         self.v *= b2
-        self.v += (1.0 - b2) * grad * grad
+        np.multiply(grad, 1.0 - b2, out=t)  # v = b2 v + ((1 - b2) g) g
+        t *= grad
+        self.v += t
         step_size = (lr / (1.0 - b1 ** self.step)).astype(np.float32)
         bias2_sqrt = np.sqrt(1.0 - b2 ** self.step).astype(np.float32)
-        denom = np.sqrt(self.v) / bias2_sqrt + np.float32(self.eps)
-        flat -= step_size * self.m / denom
+        np.sqrt(self.v, out=t)  # denom = sqrt(v) / sqrt(1 - b2^t) + eps
+        t /= bias2_sqrt
+        t += np.float32(self.eps)
+        np.multiply(step_size, self.m, out=u)  # flat -= (step_size m) / denom
+        u /= t
+        flat -= u
 
     def slots(self) -> dict[str, np.ndarray]:
         return {"exp_avg": self.m, "exp_avg_sq": self.v}

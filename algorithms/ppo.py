@@ -212,19 +212,26 @@ def minibatch_gradient(cfg: PPOConfig, net: ActorCritic, data: StackedBatch, idx
     written to net.grad_flat (not clipped): the objectives' closed forms (objectives.py)
     backpropagated through the stacked networks. Returns per-member policy loss, value loss
     and clip fraction, as `update_autograd` logs them."""
-    rows = np.arange(idx.shape[0])[:, None]
+    n, size = data.obs.shape[:2]
+    flat = np.arange(n)[:, None] * size + idx  # member m's row idx[m, b] in the [N * T] rows
+
+    def rows(a: np.ndarray) -> np.ndarray:
+        """a[m, idx[m, b]] as [N, B, ...]: one np.take over the members' flattened rows, the
+        same values as a[arange(N)[:, None], idx] at a third of its cost (issue 37)."""
+        return np.take(a.reshape(n * size, *a.shape[2:]), flat, axis=0)
+
     B = idx.shape[1]
-    x, adv = data.obs[rows, idx], data.advantages[rows, idx]
+    x, adv = rows(data.obs), rows(data.advantages)
     if cfg.adv_norm and cfg.adv_norm_scope == "minibatch":
         adv = normalize_advantages_np(adv)
     mean, pol_inputs = net.policy_mean(x)
     pol, ratio = gaussian_policy_grad(
-        cfg.objective, mean, net.log_std, data.actions[rows, idx], adv, old_logp=data.old_logp[rows, idx],
-        old_mean=data.old_mean[rows, idx], old_log_std=data.old_log_std[rows, idx], clip_eps=data.clip_eps,
+        cfg.objective, mean, net.log_std, rows(data.actions), adv, old_logp=rows(data.old_logp),
+        old_mean=rows(data.old_mean), old_log_std=rows(data.old_log_std), clip_eps=data.clip_eps,
         beta=data.beta, ent_coef=data.ent_coef)
     values, val_inputs = net.value(x)
     v_loss, residual = OBJECTIVES[value_objective(cfg)].closed_form(
-        values, data.returns[rows, idx], old_values=data.old_values[rows, idx], clip_eps=data.value_eps)
+        values, rows(data.returns), old_values=rows(data.old_values), clip_eps=data.value_eps)
     net.backward(pol_inputs, pol.d_mean, pol.d_log_std, val_inputs, residual * (data.vf_coef / B))
     return pol.loss, v_loss, (np.abs(ratio - 1.0) > data.clip_eps).mean(1)
 
