@@ -81,6 +81,27 @@ def test_estimate_by_hand(tmp_path):
     assert "default 0.2 of raw" in other.sources
 
 
+def test_groups_go_seed_by_seed():
+    """A grid finishes a seed in every cell before it starts the next (the leaderboard takes a
+    seed once it is final in every cell), whatever order the plan lists its runs in."""
+    from suite.grid.plan import make_groups, plan
+
+    specs = plan("ppo_clip,ppo_noclip,trpo", ["Hopper-v5", "Swimmer-v5"], seeds="5,3,4", steps=2048)
+    groups = make_groups(specs, 2)
+    assert sorted(spec.key for group in groups for spec in group) == sorted(spec.key for spec in specs)
+    firsts = [group[0].seed for group in groups]
+    assert firsts == sorted(firsts) == [3, 3, 3, 3, 4, 4, 5, 5, 5, 5]
+    # every run of a seed is in a group that starts at or below it: seed 3 is done before any
+    # group of seed 4 starts
+    assert all(group[0].seed == min(spec.seed for spec in group) for group in groups)
+    # PPO's two settings of one seed train together; TRPO (another algorithm) apart, its seeds
+    # together up to the group size; plan order within a seed
+    assert [[(g.task, g.arm.name, g.seed) for g in group] for group in groups[:2]] == [
+        [("Hopper-v5", "ppo_clip", 3), ("Hopper-v5", "ppo_noclip", 3)],
+        [("Hopper-v5", "trpo", 3), ("Hopper-v5", "trpo", 4)]]
+    assert all(len({spec.task for spec in group}) == 1 for group in groups)
+
+
 def test_simulator_floor_is_mujoco_alone():
     from suite.grid.speed import raw_stepping, simulator_stepping
 

@@ -184,12 +184,17 @@ def resolve_grid(algos=None, tasks=None, seeds=None, steps=None, preset: str | N
 def make_groups(specs: list[RunSpec], group_size: int) -> list[list[RunSpec]]:
     """The groups: runs trained together in one process, up to `group_size` runs of one task and one
     algorithm with one batch size (their iterations keep step; PPO members of any setting
-    share the stacked update), in plan order."""
+    share the stacked update), seed by seed: a group holds the lowest seeds still to train, and
+    the groups go in the order of their lowest seed, then in plan order. So a grid finishes a
+    seed in every cell before it starts the next, and a table that takes a seed once it is final
+    in every cell (the leaderboard's) grows while the grid runs. Where runs train never moves
+    their numbers."""
     alike: dict[tuple, list[RunSpec]] = {}
-    for spec in specs:
+    for spec in sorted(specs, key=lambda spec: spec.seed):  # stable: plan order within a seed
         key = (spec.task, spec.arm.algorithm.__name__, spec.arm.config.batch_size)
         alike.setdefault(key, []).append(spec)
-    return [runs[i:i + group_size] for runs in alike.values() for i in range(0, len(runs), group_size)]
+    groups = [runs[i:i + group_size] for runs in alike.values() for i in range(0, len(runs), group_size)]
+    return sorted(groups, key=lambda group: group[0].seed)
 
 
 def check_runs_dir(runs_dir: str | Path, write: bool = True) -> Path:
