@@ -151,6 +151,41 @@ def test_statistics_reproducible_with_the_fixed_seed(synthetic):
     assert runs[0].equals(runs[1]) and not runs[0].equals(runs[2])
 
 
+def test_probability_of_improvement_is_rliables_float_for_float():
+    """The counted P(X > Y) equals rliable's Mann-Whitney version exactly (==, not approx),
+    with ties, identical columns, unequal run counts, and through the bootstrap of every pair."""
+    from rliable import metrics
+
+    from suite.results.stats import improvement_probabilities, probability_of_improvement
+
+    rng = np.random.default_rng(7)
+    cases = []
+    for nx, ny, tasks in [(3, 3, 7), (15, 15, 7), (4, 9, 3), (1, 2, 1)]:
+        x = rng.normal(0.6, 0.3, (nx, tasks)).round(1)  # rounded: many ties
+        y = rng.normal(0.5, 0.3, (ny, tasks)).round(1)
+        cases.append((x, y))
+    same = np.arange(20, dtype=float).reshape(5, 4)
+    cases.append((same, same.copy()))
+    mixed = same.copy()
+    mixed[:, 1] += 100.0  # one task where every x beats every y, the others identical
+    cases.append((mixed, same))
+    for x, y in cases:
+        ours, theirs = probability_of_improvement(x, y), metrics.probability_of_improvement(x, y)
+        assert ours == theirs and type(ours) is type(theirs), (x.shape, y.shape, ours, theirs)
+    assert probability_of_improvement(mixed, same) == (1.0 + 0.5 * 3) / 4
+    # the bootstrapped table: every point and bound as rliable computes them
+    matrices = {"a": cases[1][0], "b": cases[1][1], "c": rng.normal(0.55, 0.3, (15, 7)).round(1)}
+    fast = improvement_probabilities(matrices, reps=200)
+    import suite.results.stats as stats
+    original = stats.probability_of_improvement
+    stats.probability_of_improvement = metrics.probability_of_improvement
+    try:
+        slow = improvement_probabilities(matrices, reps=200)
+    finally:
+        stats.probability_of_improvement = original
+    assert fast.equals(slow) and len(fast) == 6
+
+
 def test_versions_are_never_mixed(synthetic):
     fake_run(synthetic, "Alpha-v4", "ppo_clip", (), 0, 1.0)
     with pytest.raises(suite.SuiteError, match="mix versions of one task: Alpha-v4, Alpha-v5"):
