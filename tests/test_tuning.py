@@ -62,7 +62,8 @@ def test_a_complete_sweep_chooses_its_best_row_and_an_incomplete_one_nothing():
 
 def test_a_sweep_and_the_table_never_share_a_run_of_the_same_config():
     # a sweep row is also Figure 3's a2c_tr row: seeds 100-101 belong to the sweep only
-    frame = pd.concat([sweep_frame(best=0), frame_of({(tuned_arm(A2C_TR_SWEEP), "Hopper-v5"): [1.0, 2.0, 3.0]}, (0, 1, 2))])
+    figure_row = frame_of({(tuned_arm(A2C_TR_SWEEP), "Hopper-v5"): [1.0, 2.0, 3.0]}, (0, 1, 2))
+    frame = pd.concat([sweep_frame(best=0), figure_row])
     sweep_runs, figure_runs = in_comparison(frame, A2C_TR_SWEEP), in_comparison(frame, FIGURE3)
     assert set(sweep_runs["seed"]) == set(TUNING_SEEDS)
     assert set(figure_runs["seed"]) == {0, 1, 2} and len(figure_runs) == 3

@@ -181,4 +181,5 @@ def test_a_rerun_trains_on_one_thread_whatever_the_calling_process_set(tmp_path)
     finally:
         torch.set_num_threads(before)
     assert len(rows[1]) == 1
-    assert rows[1][0]["approx_kl"] == rows[2][0]["approx_kl"] and rows[1][0]["kl_to_average"] == rows[2][0]["kl_to_average"]
+    assert rows[1][0]["approx_kl"] == rows[2][0]["approx_kl"]
+    assert rows[1][0]["kl_to_average"] == rows[2][0]["kl_to_average"]
