@@ -4,9 +4,11 @@ estimate a grid's wall time on the machine that runs it.
 `python -m suite speed` measures, per task, raw env stepping (gym.make, random actions) and
 each arm's training throughput alone and in grid mode (K runs stacked in one process), both
 in CPU seconds of one process, and stores the ratios (suite/data/speed.json). Ratios travel
-between machines far better than steps/s do: a machine that steps MuJoCo half as fast trains
-about half as fast. The estimate measures this machine's raw stepping (a second or two) and
-multiplies.
+between machines better than steps/s do, but not exactly: the update's numpy does not speed up
+with a CPU as MuJoCo does (ppo_clip stacked by 9 on HalfCheetah: 0.71 of raw stepping on an AMD
+EPYC, 0.49 on an Intel Xeon whose raw stepping is 2.7x faster), so the estimate is closest with
+a table measured on the machine's own class (`python -m suite speed`, about 6 minutes). The
+estimate measures this machine's raw stepping (a second or two) and multiplies.
 """
 
 from __future__ import annotations
