@@ -93,6 +93,11 @@ def _damage(kind: str, run: Path, other: Path) -> None:
         torch.save(state, checkpoint)
     elif kind == "garbage":
         checkpoint.write_bytes(b"not a checkpoint")
+    elif kind in ("other cpu", "other numpy"):  # the checkpoint came from another machine
+        config = json.loads((run / "config.json").read_text())
+        key, value = ("cpu", "Some Other CPU") if kind == "other cpu" else ("numpy", "0.0.1")
+        config["environment"][key] = value
+        (run / "config.json").write_text(json.dumps(config))
     else:
         raise AssertionError(kind)
 
@@ -106,6 +111,8 @@ def _damage(kind: str, run: Path, other: Path) -> None:
     ("not a dict", "checkpoint.pt holds a list, not a checkpoint"),
     ("no identity", "checkpoint.pt records no identity"),
     ("garbage", "corrupt checkpoint"),
+    ("other cpu", "made on 'Some Other CPU'"),
+    ("other numpy", "made with other versions (numpy 0.0.1 recorded"),
 ])
 def test_resume_verifies_and_a_bad_partial_run_restarts_alone(reference, tmp_path, capsys, kind, why):
     """The damaged seed starts over with one line saying why; the rest of its group resumes;

@@ -31,7 +31,10 @@ from suite.records.files import (
     PROGRESS,
     RecordLogger,
     RunRecord,
+    environment_info,
     make_dirs,
+    same_cpu_class,
+    version_differences,
 )
 from suite.records.result import RunResult, Status
 from suite.records.state import RunState, split_label
@@ -144,6 +147,9 @@ def _resume(spec: RunSpec, record: RunRecord, trainer: Trainer) -> tuple[tuple[l
         return None, str(err)
     if state is None:
         return None, ""
+    mixed = _other_machine(record)
+    if mixed:
+        return None, mixed
     if not isinstance(state, dict):
         return None, f"checkpoint.pt holds a {type(state).__name__}, not a checkpoint"
     identity = state.get("identity")
@@ -173,6 +179,18 @@ def _resume(spec: RunSpec, record: RunRecord, trainer: Trainer) -> tuple[tuple[l
         return None, (f"episodes.csv holds {len(episodes)} episodes up to step {trainer.global_step}, "
                       f"the checkpoint counted {identity.get('episodes')}")
     return (progress, episodes), ""
+
+
+def _other_machine(record: RunRecord) -> str:
+    """Why the checkpoint must not be resumed here, or "": a run is trained on one CPU class
+    with one numeric stack from start to end, or its record would name a machine that cannot
+    reproduce it (CPU classes and versions move the last bits of its floats)."""
+    recorded, here = (record.config() or {}).get("environment") or {}, environment_info()
+    if not same_cpu_class(recorded, here):
+        return (f"its checkpoint was made on {recorded.get('cpu')!r} [{recorded.get('cpu_flags')}], this machine is "
+                f"{here.get('cpu')!r} [{here.get('cpu_flags')}]: a run is trained on one CPU class")
+    versions = version_differences(recorded, here)
+    return f"its checkpoint was made with other versions ({versions})" if versions else ""
 
 
 def _finish(run: Run, trainer: Trainer, logger: RecordLogger, status: str) -> RunResult:

@@ -57,7 +57,7 @@ from algorithms.config import config_dict
 from suite.errors import SuiteError
 from suite.grid.plan import DEFAULT_GROUP_SIZE, RunSpec
 from suite.grid.runner import execute_group, modules_named
-from suite.records.files import EPISODES, PROGRESS, environment_info, read_csv
+from suite.records.files import EPISODES, PROGRESS, environment_info, read_csv, same_cpu_class, version_differences
 from suite.records.files import WALL_CLOCK_COLUMNS as WALL_CLOCK
 from suite.records.result import Status
 from suite.records.state import RunState, run_state
@@ -67,23 +67,6 @@ FAILING = ("differs", "inconsistent", "damaged")  # the verdicts that make `suit
 PERTURBATIONS = 6  # perturbed reruns that measure the spread of last-bit differences
 PERTURBATION = 1e-6  # relative size of each initial parameter's move (float32's ulp is 1.2e-7)
 Z_THRESHOLD = 10.0  # calibrated on the committed AMD EPYC records on an Intel Xeon (README)
-VERSIONS = ("python", "torch", "numpy", "gymnasium", "mujoco")
-
-
-def _same_cpu(recorded: dict, here: dict) -> bool:
-    """One CPU class: the same model name and, where the record has them, the same vector
-    extensions (older records carry no flags: the model name decides)."""
-    if recorded.get("cpu") != here.get("cpu"):
-        return False
-    flags = recorded.get("cpu_flags")
-    return flags is None or flags == here.get("cpu_flags")
-
-
-def version_differences(recorded: dict, here: dict) -> str:
-    """"mujoco 4.0.0 recorded, 4.0.1 here; ..." for the numeric stack's versions that differ."""
-    found = [f"{name} {recorded.get(name)} recorded, {here.get(name)} here" for name in VERSIONS
-             if recorded.get(name) is not None and str(recorded.get(name)) != str(here.get(name))]
-    return "; ".join(found)
 
 
 def _spec_of(path: Path, config: dict, allow_import: tuple[str, ...] = ()) -> tuple[RunSpec | None, str]:
@@ -221,7 +204,7 @@ def verify(runs_dir: str | Path = "runs", rows: int = 1, tasks: list[str] | None
                     part = [(p, s, c) for p, s, c in chunk if per_row[id(s)] == size]
                     specs = [s for _, s, _ in part]
                     execute_group(specs, Path(tmp) / "now", checkpoint_every=1, stop_after=rows * size)
-                    other_cpu = [(p, s, c) for p, s, c in part if not _same_cpu(c.get("environment", {}), here)]
+                    other_cpu = [(p, s, c) for p, s, c in part if not same_cpu_class(c.get("environment", {}), here)]
                     for k in range(PERTURBATIONS if other_cpu else 0):
                         execute_group([s for _, s, _ in other_cpu], Path(tmp) / f"perturbed{k}", checkpoint_every=1,
                                       stop_after=rows * size, adjust=perturb(k + 1))
@@ -277,7 +260,7 @@ def _verdict(recorded_path: Path, tmp: Path, spec: RunSpec, config: dict, rows: 
     recorded = _rows_and_episodes(recorded_path, rows)
     last_step = recorded[0][-1]["global_step"]
     now = _rows_and_episodes(tmp / "now" / spec.key, rows, last_step)
-    if _same_cpu(recorded_env, here):
+    if same_cpu_class(recorded_env, here):
         found = _compare(recorded[0], now[0], "row") or _compare(recorded[1], now[1], "episode")
         if found is None:
             return "identical", f"{rows} rows, {len(recorded[1])} episodes{versions}"

@@ -342,3 +342,23 @@ def environment_info() -> dict[str, str]:
             "gymnasium": gymnasium.__version__, "mujoco": mujoco.__version__, "numpy": numpy.__version__,
             "torch_threads": torch.get_num_threads(), "commit": git_commit(), "host": socket.gethostname(),
             "cpu": cpu, "cpu_flags": " ".join(flags)}
+
+
+# The numeric stack whose versions can move a run's floats (environment_info records each).
+VERSIONS = ("python", "torch", "numpy", "gymnasium", "mujoco")
+
+
+def same_cpu_class(recorded: dict, here: dict) -> bool:
+    """One CPU class: the same model name and, where the record has them, the same vector
+    extensions (older records carry no flags: the model name decides)."""
+    if recorded.get("cpu") != here.get("cpu"):
+        return False
+    flags = recorded.get("cpu_flags")
+    return flags is None or flags == here.get("cpu_flags")
+
+
+def version_differences(recorded: dict, here: dict) -> str:
+    """"mujoco 4.0.0 recorded, 4.0.1 here; ..." for the numeric stack's versions that differ."""
+    found = [f"{name} {recorded.get(name)} recorded, {here.get(name)} here" for name in VERSIONS
+             if recorded.get(name) is not None and str(recorded.get(name)) != str(here.get(name))]
+    return "; ".join(found)
