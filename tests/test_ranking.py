@@ -10,6 +10,7 @@ from suite.results.ranking import (
     Scores,
     normalized_means,
     null_p,
+    median_gap_seeds,
     null_rho,
     paper_best,
     plain_words,
@@ -169,3 +170,21 @@ def test_plain_words_name_what_is_resolved_from_the_paper_s_best_and_how_likely_
     text = plain_words(r, None)
     assert "Resolved from the paper's best, 's1': " in text and "'s3' below" in text
     assert f"it is our best with probability {r.p_first[1]:.2f}" in text
+
+
+def test_plain_words_say_whether_the_seeds_suffice_for_the_median_gap():
+    # close settings in much noise: the median gap needs far more than 4 seeds per task
+    close = rank_uncertainty(scores([100, 98, 96, 30], noise=20.0, seeds=4), reps=300, last_fixed="s3")
+    typical, needed = median_gap_seeds(close, "s3")
+    gaps = sorted(abs(close.means[i] - close.means[j]) for i, j in [(0, 1), (0, 2), (1, 2)])
+    assert typical == pytest.approx(gaps[1]) and needed == seeds_needed(typical, close.run_std, len(TASKS))
+    assert needed > 4
+    text = plain_words(close, "s3")
+    assert (f"4 seeds per task are too few to order the other settings: the median gap between two of the other "
+            f"settings ({typical:.3f}) would take about {needed} seeds per task") in text
+    # far-apart settings in little noise: 4 seeds are enough, and the text says so instead
+    apart = rank_uncertainty(scores([100, 70, 40, 10], noise=1.0, seeds=4), reps=300, last_fixed=None)
+    typical, needed = median_gap_seeds(apart, None)
+    assert needed <= 4 and "too few" not in plain_words(apart, None)
+    assert f"4 seeds per task suffice to resolve the median gap between two settings ({typical:.3f}" in plain_words(
+        apart, None)

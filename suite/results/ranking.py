@@ -343,9 +343,7 @@ def ranking_markdown(r: Ranking, exclude_from_pairs: str | None = "No clipping o
         lines.append(f"- Tasks that separate {among} (Kruskal-Wallis over the seeds' scores, p < 0.05): "
                      + (", ".join(yes) if yes else "none") + "; that do not: " + (", ".join(no) if no else "none")
                      + ".")
-    gaps = sorted(abs(d) for a, b, d, *_ in middle) if middle else sorted(abs(p[2]) for p in r.pairs)
-    typical = float(np.median(gaps)) if gaps else float("nan")
-    seeds = seeds_needed(typical, r.run_std, len(r.tasks))
+    typical, seeds = median_gap_seeds(r, exclude_from_pairs)
     lines.append(f"- A run's normalized score varies with std {fmt(r.run_std)} about its cell's mean; the median "
                  f"gap between two settings{' other than ' + repr(exclude_from_pairs) if middle else ''} is "
                  f"{typical:.3f}: telling such a pair apart (5% two-sided, power 80%) would take about {seeds} "
@@ -394,6 +392,18 @@ def others_pairs(r: Ranking, outlier: str | None) -> list[tuple]:
     return [q for q in r.pairs if outlier not in (q[0], q[1])] if outlier in r.settings else []
 
 
+def median_gap_seeds(r: Ranking, outlier: str | None) -> tuple[float, int]:
+    """(the median gap between two settings other than `outlier`, or between any two when there is
+    no outlier; the seeds per task that would tell such a pair apart at 5% two-sided, power 80%)."""
+
+    middle = others_pairs(r, outlier)
+    gaps = [abs(q[2]) for q in (middle or r.pairs)]
+    typical = float(np.median(gaps)) if gaps else float("nan")
+    if not (math.isfinite(typical) and math.isfinite(r.run_std)):
+        return typical, math.inf
+    return typical, seeds_needed(typical, r.run_std, len(r.tasks))
+
+
 def paper_best(r: Ranking) -> str:
     """The setting the paper's column puts first."""
     return r.settings[int(np.argmax(r.paper))]
@@ -437,6 +447,15 @@ def plain_words(r: Ranking, outlier: str | None) -> str:
         said.append(f"Resolved from the paper's best, '{paper_best(r)}': "
                     + (", ".join([f"'{n}' above" for n in above] + [f"'{n}' below" for n in below]) or "none")
                     + f"; it is our best with probability {fmt(r.p_first[r.settings.index(paper_best(r))])}.")
+    typical, needed = median_gap_seeds(r, outlier)
+    among, them = ("two of the other settings", "the other settings") if middle else ("two settings", "the settings")
+    if math.isfinite(needed) and needed > r.seeds:
+        said.append(f"{r.seeds} seeds per task are too few to order {them}: the median gap between {among} "
+                    f"({typical:.3f}) would take about {needed} seeds per task to resolve, so most of their order "
+                    "is not settled by these runs.")
+    elif math.isfinite(needed):
+        said.append(f"{r.seeds} seeds per task suffice to resolve the median gap between {among} ({typical:.3f}; about "
+                    f"{needed} needed).")
     best = int(np.argmax(r.p_first))
     if r.seeds <= 5:
         said.append(f"With {r.seeds} seeds a cell's bootstrap knows {r.seeds} values, so its intervals run narrow: a "
