@@ -59,6 +59,7 @@ from suite.results.ranking import (
     DESIGN,
     Scores,
     count_resolved,
+    median_gap_seeds,
     others_pairs,
     paper_best,
     profile_differences,
@@ -252,12 +253,14 @@ def _summary(comparison: Comparison, r, runs, seed: int) -> list[str]:
         middle = others_pairs(r, outlier)
         above, below = resolved_against(r, paper_best(r))
         friedman = r.friedman_others[1] if r.friedman_others else float("nan")
+        gap, needed = median_gap_seeds(r, outlier)
         return [f"- {head}", f"  - no-clip is last with probability {r.p_last[i]:.2f} at {r.means[i]:.2f} (the paper: "
                 f"{paper_table1()[outlier]:.2f}, below random); the other ten lie in "
                 f"[{r.means[others].min():.2f}, {r.means[others].max():.2f}].",
                 f"  - Whether those ten differ at all: Friedman p = {friedman:.2f} (tasks as blocks); "
                 f"{count_resolved(middle)} of their {len(middle)} pairwise differences are resolved; from the paper's "
-                f"best ('{paper_best(r)}'): {len(above)} resolved above it, {len(below)} below.",
+                f"best ('{paper_best(r)}'): {len(above)} resolved above it, {len(below)} below; their median gap "
+                f"({gap:.3f}) would take about {needed} seeds per task to resolve.",
                 f"  - The paper's best is ours with probability {r.p_first[r.settings.index(paper_best(r))]:.2f}; "
                 f"our most likely best is '{r.settings[int(np.argmax(r.p_first))]}' "
                 f"(P {r.p_first.max():.2f}); rho with the paper {r.rho[0]:.2f} [{r.rho[1]:.2f}, {r.rho[2]:.2f}] "

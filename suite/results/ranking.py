@@ -454,8 +454,8 @@ def plain_words(r: Ranking, outlier: str | None) -> str:
                     f"({typical:.3f}) would take about {needed} seeds per task to resolve, so most of their order "
                     "is not settled by these runs.")
     elif math.isfinite(needed):
-        said.append(f"{r.seeds} seeds per task suffice to resolve the median gap between {among} ({typical:.3f}; about "
-                    f"{needed} needed).")
+        said.append(f"The median gap between {among} ({typical:.3f}) is large against the runs' spread: about "
+                    f"{needed} seeds per task would resolve it.")
     best = int(np.argmax(r.p_first))
     if r.seeds <= 5:
         said.append(f"With {r.seeds} seeds a cell's bootstrap knows {r.seeds} values, so its intervals run narrow: a "
