@@ -8,9 +8,9 @@ from scipy.stats import spearmanr
 
 from suite.results.ranking import (
     Scores,
+    median_gap_seeds,
     normalized_means,
     null_p,
-    median_gap_seeds,
     null_rho,
     paper_best,
     plain_words,
