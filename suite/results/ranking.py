@@ -449,15 +449,14 @@ def plain_words(r: Ranking, outlier: str | None) -> str:
                     + f"; it is our best with probability {fmt(r.p_first[r.settings.index(paper_best(r))])}.")
     typical, needed = median_gap_seeds(r, outlier)
     among, them = ("two of the other settings", "the other settings") if middle else ("two settings", "the settings")
-    if not math.isfinite(needed):
-        pass  # no gap or no spread to speak of
-    elif needed > r.seeds:
-        said.append(f"{r.seeds} seeds per task are too few to order {them}: the median gap between {among} "
-                    f"({typical:.3f}) would take about {needed} seeds per task to resolve, so most of their order "
-                    "is not settled by these runs.")
-    else:
-        said.append(f"The median gap between {among} ({typical:.3f}) is large against the runs' spread: about "
-                    f"{needed} seeds per task would resolve it.")
+    if math.isfinite(needed):  # otherwise there is no gap or no spread to speak of
+        if needed > r.seeds:
+            said.append(f"{r.seeds} seeds per task are too few to order {them}: the median gap between {among} "
+                        f"({typical:.3f}) would take about {needed} seeds per task to resolve, so most of their "
+                        "order is not settled by these runs.")
+        else:
+            said.append(f"The median gap between {among} ({typical:.3f}) is large against the runs' spread: "
+                        f"about {needed} seeds per task would resolve it.")
     best = int(np.argmax(r.p_first))
     if r.seeds <= 5:
         said.append(f"With {r.seeds} seeds a cell's bootstrap knows {r.seeds} values, so its intervals run narrow: a "
