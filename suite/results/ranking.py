@@ -182,9 +182,11 @@ def rank_correlation(table) -> tuple[float, int, float] | None:
     return rho, len(usable), null_p(usable["paper"].to_numpy(float), rho)
 
 
-def seeds_needed(difference: float, run_std: float, tasks: int, alpha: float = 0.05, power: float = 0.8) -> int:
+def seeds_needed(difference: float, run_std: float, tasks: int, alpha: float = 0.05,
+                 power: float = 0.8) -> int | float:
     """Seeds per task for a two-sided test at `alpha` to detect a difference of mean
-    normalized scores with `power`, runs of std `run_std` (normal approximation)."""
+    normalized scores with `power`, runs of std `run_std` (normal approximation); math.inf
+    when there is no difference to detect."""
 
     if difference <= 0:
         return math.inf
@@ -392,9 +394,10 @@ def others_pairs(r: Ranking, outlier: str | None) -> list[tuple]:
     return [q for q in r.pairs if outlier not in (q[0], q[1])] if outlier in r.settings else []
 
 
-def median_gap_seeds(r: Ranking, outlier: str | None) -> tuple[float, int]:
+def median_gap_seeds(r: Ranking, outlier: str | None) -> tuple[float, int | float]:
     """(the median gap between two settings other than `outlier`, or between any two when there is
-    no outlier; the seeds per task that would tell such a pair apart at 5% two-sided, power 80%)."""
+    no outlier; the seeds per task that would tell such a pair apart at 5% two-sided, power 80%,
+    math.inf when there is no gap or no spread to measure it by)."""
 
     middle = others_pairs(r, outlier)
     gaps = [abs(q[2]) for q in (middle or r.pairs)]
